@@ -1,0 +1,4 @@
+//! Server functions, one file per area. A body resolves the actor, calls the
+//! server side, maps the error. Nothing else.
+
+pub mod platform;

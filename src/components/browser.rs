@@ -1,0 +1,34 @@
+//! What only the browser knows. On the server these return nothing, and the
+//! page renders a neutral placeholder that hydration then fills in.
+
+/// The viewer's IANA timezone, from the browser's `Intl` API.
+pub fn viewer_timezone() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        let options = format.resolved_options();
+        let reported = js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()?;
+        // Browsers may report a legacy name (Asia/Calcutta): show the current one.
+        Some(crate::domain::timezone::canonical_timezone(&reported).map(str::to_owned).unwrap_or(reported))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
+/// Registers `/sw.js` (offline page, cached static assets). Browsers without
+/// service workers, or insecure origins, simply go without.
+pub fn register_service_worker() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsValue;
+        let Some(window) = web_sys::window() else { return };
+        let navigator = window.navigator();
+        if js_sys::Reflect::has(&navigator, &JsValue::from_str("serviceWorker")).unwrap_or(false) {
+            // The version names the worker's caches; static files are content-hashed.
+            let url = concat!("/sw.js?v=", env!("CARGO_PKG_VERSION"));
+            let _ = navigator.service_worker().register(url);
+        }
+    }
+}

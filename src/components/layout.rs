@@ -1,0 +1,66 @@
+//! The frame of every page: skip link, header with navigation, main, footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::pages::public::error::ErrorPage;
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <a class="skip-link" href="#main">"Skip to main content"</a>
+        <SiteHeader/>
+        <main id="main" class="site-main" tabindex="-1">
+            <ErrorBoundary fallback=|errors| view! { <ErrorPage errors/> }>{children()}</ErrorBoundary>
+        </main>
+        <SiteFooter/>
+    }
+}
+
+/// Brand and navigation. On small screens the navigation folds behind a
+/// "Menu" button (Escape or following a link folds it again).
+#[component]
+fn SiteHeader() -> impl IntoView {
+    let open = RwSignal::new(false);
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && open.get_untracked() {
+            open.set(false);
+        }
+    };
+    view! {
+        <header class="site-header" on:keydown=on_keydown>
+            <div class="container">
+                <a class="brand" href="/">"Telehealth"</a>
+                <button
+                    type="button"
+                    class="nav-toggle"
+                    aria-controls="site-nav"
+                    aria-expanded=move || open.get().to_string()
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    "Menu"
+                </button>
+                <nav id="site-nav" class="site-nav" class:open=move || open.get() aria-label="Main">
+                    <ul on:click=move |_| open.set(false)>
+                        <li><A href="/" exact=true>"Home"</A></li>
+                        <li><A href="/about">"About"</A></li>
+                    </ul>
+                </nav>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+fn SiteFooter() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <div class="container">
+                <p>"Telehealth is open-source software. In an emergency, call your local emergency number."</p>
+                <ul>
+                    <li><a href="/about">"About Telehealth"</a></li>
+                </ul>
+            </div>
+        </footer>
+    }
+}

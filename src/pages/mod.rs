@@ -1,0 +1,3 @@
+//! One file per route, grouped by who the page is for.
+
+pub mod public;

@@ -1,0 +1,18 @@
+//! Pages anyone can see, signed in or not.
+
+pub mod about;
+pub mod error;
+pub mod home;
+pub mod not_found;
+
+/// Sets the HTTP status of the page being rendered on the server.
+pub(crate) fn set_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(status) = axum::http::StatusCode::from_u16(code) {
+            res.set_status(status);
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}

@@ -1,0 +1,257 @@
+//! Settings: the defaults in `Leptos.toml`, overridden by a run-time file and
+//! by `TELEHEALTH__SECTION__KEY` environment variables. Secrets are wrapped in
+//! [`Secret`] so that they never reach a log line.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+const DEFAULTS: &str = include_str!("../../Leptos.toml");
+const MIN_SECRET_LEN: usize = 32;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub app: AppSettings,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub security: SecuritySettings,
+    pub demo: DemoSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppSettings {
+    pub environment: Environment,
+    pub public_url: String,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub addr: Option<SocketAddr>,
+    pub shutdown_grace_secs: u64,
+    pub request_timeout_secs: u64,
+    pub behind_tls: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout_secs: u64,
+    pub connect_timeout_secs: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecuritySettings {
+    pub jwt_secret: Option<Secret>,
+    pub data_encryption_key: Option<Secret>,
+    pub idle_timeout_minutes: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoSettings {
+    pub seed: bool,
+}
+
+/// A value that must never be printed: `Debug` shows `[redacted]`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Why the settings could not be loaded; each reads as one clear line.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("invalid settings: {0}")]
+    Invalid(String),
+    #[error("missing secret: set {var} (at least {MIN_SECRET_LEN} random characters); production refuses to start without it")]
+    MissingSecret { var: &'static str },
+    #[error("the database URL is not set: set DATABASE_URL (for example postgres://user@127.0.0.1:5432/telehealth)")]
+    MissingDatabaseUrl,
+}
+
+impl Settings {
+    /// Loads the settings from the process environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(&env)
+    }
+
+    /// Loads the settings from the given environment (tests pass their own).
+    pub fn load_from(env: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        use config::{Config, Environment as Env, File, FileFormat};
+
+        let runtime_file = env
+            .get("TELEHEALTH_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("Leptos.toml"));
+        let vars: config::Map<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("TELEHEALTH__"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(runtime_file).format(FileFormat::Toml).required(false))
+            .add_source(
+                Env::with_prefix("TELEHEALTH")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(vars)),
+            );
+        if let Some(url) = env.get("DATABASE_URL").filter(|u| !u.is_empty()) {
+            builder = builder
+                .set_override("database.url", url.as_str())
+                .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        }
+        let settings: Settings = builder
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        settings.validate()
+    }
+
+    fn validate(mut self) -> Result<Self, SettingsError> {
+        if self.database.max_connections == 0 {
+            return Err(SettingsError::Invalid("database.max_connections must be at least 1".into()));
+        }
+        let production = self.app.environment == Environment::Production;
+        for (slot, var) in [
+            (&mut self.security.jwt_secret, "TELEHEALTH__SECURITY__JWT_SECRET"),
+            (&mut self.security.data_encryption_key, "TELEHEALTH__SECURITY__DATA_ENCRYPTION_KEY"),
+        ] {
+            let strong = slot.as_ref().is_some_and(|s| s.expose().len() >= MIN_SECRET_LEN);
+            if strong {
+                continue;
+            }
+            if production {
+                return Err(SettingsError::MissingSecret { var });
+            }
+            // Development: an ephemeral random secret (sessions end at restart).
+            *slot = Some(Secret::new(random_secret()));
+        }
+        if production && self.demo.seed {
+            return Err(SettingsError::Invalid("demo.seed must be false in production".into()));
+        }
+        Ok(self)
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app.environment == Environment::Production
+    }
+
+    pub fn database_url(&self) -> Result<&Secret, SettingsError> {
+        self.database.url.as_ref().ok_or(SettingsError::MissingDatabaseUrl)
+    }
+}
+
+fn random_secret() -> String {
+    use rand::{distributions::Alphanumeric, Rng};
+    rand::rngs::OsRng.sample_iter(&Alphanumeric).take(48).map(char::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        // Never pick up a developer's ./Leptos.toml edits in unit tests.
+        map.entry("TELEHEALTH_CONFIG".into()).or_insert("/nonexistent/Leptos.toml".into());
+        map
+    }
+
+    #[test]
+    fn defaults_load_and_development_gets_ephemeral_secrets() {
+        let s = Settings::load_from(&env(&[])).unwrap();
+        assert_eq!(s.app.environment, Environment::Development);
+        assert_eq!(s.security.idle_timeout_minutes, 15);
+        assert!(s.security.jwt_secret.unwrap().expose().len() >= MIN_SECRET_LEN);
+    }
+
+    #[test]
+    fn environment_variables_override_the_file() {
+        let s = Settings::load_from(&env(&[
+            ("TELEHEALTH__DATABASE__MAX_CONNECTIONS", "42"),
+            ("TELEHEALTH__SERVER__ADDR", "0.0.0.0:8080"),
+            ("DATABASE_URL", "postgres://x@127.0.0.1/db"),
+        ]))
+        .unwrap();
+        assert_eq!(s.database.max_connections, 42);
+        assert_eq!(s.server.addr, Some("0.0.0.0:8080".parse().unwrap()));
+        assert_eq!(s.database_url().unwrap().expose(), "postgres://x@127.0.0.1/db");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_secrets() {
+        let err = Settings::load_from(&env(&[("TELEHEALTH__APP__ENVIRONMENT", "production")])).unwrap_err();
+        assert!(err.to_string().contains("TELEHEALTH__SECURITY__JWT_SECRET"), "{err}");
+
+        let short = Settings::load_from(&env(&[
+            ("TELEHEALTH__APP__ENVIRONMENT", "production"),
+            ("TELEHEALTH__SECURITY__JWT_SECRET", "too-short"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(short, SettingsError::MissingSecret { .. }));
+    }
+
+    #[test]
+    fn production_starts_with_strong_secrets() {
+        let strong = "s".repeat(40);
+        let s = Settings::load_from(&env(&[
+            ("TELEHEALTH__APP__ENVIRONMENT", "production"),
+            ("TELEHEALTH__SECURITY__JWT_SECRET", &strong),
+            ("TELEHEALTH__SECURITY__DATA_ENCRYPTION_KEY", &strong),
+        ]))
+        .unwrap();
+        assert!(s.is_production());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let s = Settings::load_from(&env(&[("DATABASE_URL", "postgres://u:hunter2@h/db")])).unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn a_bad_value_is_a_clear_error() {
+        let err = Settings::load_from(&env(&[("TELEHEALTH__APP__ENVIRONMENT", "staging")])).unwrap_err();
+        assert!(err.to_string().starts_with("invalid settings"), "{err}");
+    }
+}

@@ -1,0 +1,10 @@
+//! Everything that only runs on the server. Compiled with the `ssr` feature.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod password;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,171 @@
+//! `spawn_app()` and one helper per thing the tests do.
+
+// Database names are generated here (test_<uuid>), never user input.
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool};
+use std::collections::HashMap;
+use telehealth::server::config::Settings;
+use telehealth::server::startup::{self, Application};
+use uuid::Uuid;
+
+pub fn admin_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55432/postgres".into())
+}
+
+/// The URL of another database on the same server.
+pub fn database_url(name: &str) -> String {
+    let admin = admin_database_url();
+    let (server, _) = admin.rsplit_once('/').expect("TEST_DATABASE_URL has a database name");
+    format!("{server}/{name}")
+}
+
+/// An empty database of its own, dropped when the guard goes.
+pub struct TestDatabase {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        let mut conn = PgConnection::connect(&admin_database_url())
+            .await
+            .expect("PostgreSQL must be running for the integration tests (bash .ci/run starts it)");
+        conn.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).await.expect("create test database");
+        let url = database_url(&name);
+        TestDatabase { name, url }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop needs its own runtime: the test's may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let mut conn = PgConnection::connect(&admin_database_url()).await.ok()?;
+                conn.execute(AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub pool: PgPool,
+    pub client: reqwest::Client,
+    /// Kept for its Drop: the database goes when the test ends.
+    #[allow(dead_code)]
+    pub db: TestDatabase,
+}
+
+/// The environment a test app starts with: its own database, port 0, and no
+/// developer's ./Leptos.toml edits.
+pub fn test_env(db: &TestDatabase) -> HashMap<String, String> {
+    HashMap::from([
+        ("DATABASE_URL".to_string(), db.url.clone()),
+        ("TELEHEALTH__SERVER__ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ("TELEHEALTH_CONFIG".to_string(), "/nonexistent/Leptos.toml".to_string()),
+    ])
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the real application with extra settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
+    let db = TestDatabase::create().await;
+    let mut env = test_env(&db);
+    configure(&mut env);
+    let settings = Settings::load_from(&env).expect("test settings load");
+    let options = startup::leptos_options(&settings);
+    let app = Application::build(settings, options).await.expect("the app starts");
+    let address = format!("http://{}", app.addr());
+    let pool = app.pool().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    TestApp { address, pool, client, db }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{}", self.address, path)).send().await.expect("request sent")
+    }
+
+    pub async fn post_form(&self, path: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}{}", self.address, path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request sent")
+    }
+}
+
+// --- fixtures written straight to the database ------------------------------
+
+pub async fn insert_user(pool: &PgPool, role: &str) -> Uuid {
+    let id = Uuid::new_v4();
+    sqlx::query("INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, 'x', $3::text)")
+        .bind(id)
+        .bind(format!("{id}@example.com"))
+        .bind(role)
+        .execute(pool)
+        .await
+        .expect("insert user");
+    sqlx::query("INSERT INTO profiles (user_id, first_name, last_name) VALUES ($1, 'Test', 'Person')")
+        .bind(id)
+        .execute(pool)
+        .await
+        .expect("insert profile");
+    id
+}
+
+/// A verified, available doctor; returns the doctors.id.
+pub async fn insert_doctor(pool: &PgPool) -> Uuid {
+    let user_id = insert_user(pool, "doctor").await;
+    sqlx::query_scalar(
+        "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified)
+         VALUES ($1, $2, 'Cardiology', 80.00, 'EUR', true) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(format!("LIC-{}", Uuid::new_v4().simple()))
+    .fetch_one(pool)
+    .await
+    .expect("insert doctor")
+}
+
+/// Inserts a consultation `[start, start + minutes)` with the given status.
+pub async fn insert_consultation(
+    pool: &PgPool,
+    patient: Uuid,
+    doctor: Uuid,
+    start: &str,
+    minutes: i32,
+    status: &str,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, status, consultation_type)
+         VALUES ($1, $2, $3::timestamptz, $3::timestamptz + make_interval(mins => $4), $5::text, 'video')
+         RETURNING id",
+    )
+    .bind(patient)
+    .bind(doctor)
+    .bind(start)
+    .bind(minutes)
+    .bind(status)
+    .fetch_one(pool)
+    .await
+}
+
+/// The constraint a failed statement violated.
+pub fn constraint_of(err: &sqlx::Error) -> String {
+    err.as_database_error().and_then(|e| e.constraint()).unwrap_or("<none>").to_string()
+}

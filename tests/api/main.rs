@@ -1,0 +1,14 @@
+//! Integration tests: the real application on port 0, against a freshly
+//! created PostgreSQL database with the migrations applied (one per test).
+//! Needs a PostgreSQL server: `TEST_DATABASE_URL` (a maintenance database URL,
+//! default postgres://postgres@127.0.0.1:55432/postgres); `bash .ci/run` starts one.
+
+mod helpers;
+
+mod demo_data;
+mod health;
+mod pages;
+mod schema;
+mod startup_errors;
+mod transactions;
+mod vocabulary;
