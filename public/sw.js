@@ -38,6 +38,7 @@ const CACHE_PREFIX = 'telehealth-';
 const STATIC_CACHE = `${CACHE_PREFIX}static-${VERSION}`;
 const SHELL_CACHE = `${CACHE_PREFIX}shell-${VERSION}`;
 const OFFLINE_URL = '/offline.html';
+const OFFLINE_CSS = '/offline.css';
 
 /* Precached into STATIC_CACHE; each one is optional. */
 const STATIC_ASSETS = [
@@ -48,17 +49,16 @@ const STATIC_ASSETS = [
   '/icons/icon-512.png',
   '/icons/icon-maskable-512.png',
   '/icons/apple-touch-icon.png',
-  '/pkg/telehealth.js',
-  '/pkg/telehealth_bg.wasm',
-  '/pkg/telehealth.css',
 ];
+/* The /pkg/ bundle has content hashes in its file names (cargo-leptos
+ * hash-files), so it is cached as pages request it, under its hashed URL. */
 
 /* Paths the worker must never handle or cache (prefix match). */
 const NEVER_HANDLE = ['/api/', '/healthz', '/readyz', '/metrics', '/ws'];
 
 /* Paths served stale-while-revalidate (prefix match). */
 const STATIC_PREFIXES = ['/pkg/', '/icons/'];
-const STATIC_FILES = ['/favicon.ico', '/manifest.webmanifest'];
+const STATIC_FILES = ['/favicon.ico', '/manifest.webmanifest', OFFLINE_CSS];
 
 function isNeverHandled(pathname) {
   return NEVER_HANDLE.some(
@@ -107,6 +107,8 @@ self.addEventListener('install', (event) => {
       // The offline page is the whole point of the shell cache: required.
       const shell = await caches.open(SHELL_CACHE);
       await precache(shell, OFFLINE_URL);
+      // Its stylesheet too (a file: the CSP forbids inline styles).
+      await precache(await caches.open(STATIC_CACHE), OFFLINE_CSS);
 
       // Static bundle: best effort, one entry at a time so a single missing
       // file (e.g. a renamed bundle in dev) does not abort installation.

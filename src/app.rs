@@ -1,7 +1,7 @@
 //! The document shell and the route table. Nothing else lives here.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, Meta, MetaTags, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -17,6 +17,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="theme-color" content="#0b5f6b"/>
+                // Static here: a leptos_meta <Meta> at the top of App broke hydration (leptos_meta 0.8.7).
+                <meta name="description" content="See a verified doctor from home: book in your timezone, meet by video, audio or chat, and get your prescription."/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="icon" href="/favicon.ico" sizes="32x32"/>
                 <link rel="icon" href="/icons/icon.svg" type="image/svg+xml"/>
@@ -41,7 +43,6 @@ pub fn App() -> impl IntoView {
         <Title formatter=|text: String| {
             if text.is_empty() { "Telehealth".to_string() } else { format!("{text} · Telehealth") }
         }/>
-        <Meta name="description" content="See a verified doctor from home: book in your timezone, meet by video, audio or chat, and get your prescription."/>
         <Router>
             <Layout>
                 <Routes fallback=NotFound>

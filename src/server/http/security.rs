@@ -14,7 +14,7 @@ use crate::server::state::AppState;
 fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
         || path.starts_with("/icons/")
-        || matches!(path, "/favicon.ico" | "/manifest.webmanifest" | "/robots.txt" | "/offline.html")
+        || matches!(path, "/favicon.ico" | "/manifest.webmanifest" | "/robots.txt" | "/offline.html" | "/offline.css")
 }
 
 /// The Content-Security-Policy for a page rendered with this nonce.
