@@ -1,4 +1,5 @@
 //! Server functions, one file per area. A body resolves the actor, calls the
 //! server side, maps the error. Nothing else.
 
+pub mod auth;
 pub mod platform;

@@ -1,7 +1,13 @@
 //! Shared, pure, WebAssembly-safe domain types. Both builds use them: the
 //! browser validates a form with the same rules the server enforces.
 
+pub mod email;
+pub mod password;
+pub mod person;
 pub mod timezone;
 pub mod vocabulary;
 
+pub use email::{Email, EmailError};
+pub use password::{NewPassword, PasswordError};
+pub use person::{NameError, PersonName};
 pub use vocabulary::{ConsultationStatus, ConsultationType, PaymentStatus, Role, UnknownValue};

@@ -1,10 +1,12 @@
 //! Everything that only runs on the server. Compiled with the `ssr` feature.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod password;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+use super::auth::tokens::AccessTokens;
 use super::config::{Settings, SettingsError};
 use super::db::{self, DbStartError};
 use super::http::{self, health, metrics::Metrics};
@@ -31,6 +32,9 @@ pub enum StartupError {
     #[error("{0}")]
     Other(String),
 }
+
+/// Access tokens live this long; sessions go on by refreshing them.
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 pub struct Application {
     listener: TcpListener,
@@ -85,11 +89,17 @@ impl Application {
         let addr = listener.local_addr().map_err(|e| StartupError::Bind { addr, reason: e.to_string() })?;
 
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
+        let jwt_secret = settings.security.jwt_secret.as_ref().ok_or(SettingsError::MissingSecret {
+            var: "TELEHEALTH__SECURITY__JWT_SECRET",
+        })?;
+        let access_tokens = AccessTokens::new(jwt_secret, ACCESS_TOKEN_TTL)
+            .map_err(|e| StartupError::Other(format!("the JWT secret cannot be used: {e}")))?;
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()),
+            access_tokens: Arc::new(access_tokens),
         };
         let router = router(state);
         Ok(Application { listener, router, addr, pool, grace })

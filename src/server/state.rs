@@ -5,6 +5,7 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use std::sync::Arc;
 
+use super::auth::tokens::AccessTokens;
 use super::config::Settings;
 use super::http::metrics::Metrics;
 
@@ -14,6 +15,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
+    pub access_tokens: Arc<AccessTokens>,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod auth;
 mod demo_data;
 mod health;
 mod pages;

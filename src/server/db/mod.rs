@@ -4,7 +4,10 @@
 
 pub mod audit;
 pub mod demo;
+pub mod sessions;
 pub mod stats;
+pub mod throttle;
+pub mod users;
 
 use crate::domain::Role;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

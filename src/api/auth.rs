@@ -1,0 +1,108 @@
+//! Sign-up, sign-in and sign-out.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Role;
+use crate::error::AppError;
+
+/// The signed-in user, as the browser may know them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub role: Role,
+    pub timezone: String,
+    pub is_email_verified: bool,
+    pub mfa_enabled: bool,
+}
+
+/// `POST /api/sign_up`: a new patient or doctor account (unverified).
+#[server(prefix = "/api", endpoint = "sign_up")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    first_name: String,
+    last_name: String,
+    timezone: String,
+    role: String,
+) -> Result<(), AppError> {
+    use crate::server::auth::session::current_request_meta;
+    use crate::server::services::auth::{self, SignUp};
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    auth::sign_up(&state, SignUp { email, password, first_name, last_name, timezone, role }, &current_request_meta())
+        .await?;
+    Ok(())
+}
+
+/// `POST /api/sign_in`: opens a session and sets its cookies.
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<Role, AppError> {
+    use crate::server::auth::session::{current_request_meta, session_cookies};
+    use crate::server::services::auth;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let issued = auth::sign_in(&state, &email, &password, &current_request_meta()).await?;
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    for cookie in session_cookies(&state, &issued) {
+        response.append_header(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(issued.role)
+}
+
+/// `POST /api/sign_out`: ends this device's session.
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::server::auth::session::{clearing_cookies, current_request_meta, current_user};
+    use crate::server::services::auth;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    if let Some(user) = current_user() {
+        auth::sign_out(&state, user.user_id, user.family_id, &current_request_meta()).await?;
+    }
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    for cookie in clearing_cookies(&state) {
+        response.append_header(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(())
+}
+
+/// `POST /api/sign_out_everywhere`: ends every session of the signed-in user.
+#[server(prefix = "/api", endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<u64, AppError> {
+    use crate::server::auth::session::{clearing_cookies, current_request_meta, require_user};
+    use crate::server::services::auth;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let user = require_user()?;
+    let revoked = auth::sign_out_everywhere(&state, user.user_id, &current_request_meta()).await?;
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    for cookie in clearing_cookies(&state) {
+        response.append_header(axum::http::header::SET_COOKIE, cookie);
+    }
+    Ok(revoked)
+}
+
+/// `GET /api/me`: who is signed in (None when nobody is).
+#[server(prefix = "/api", endpoint = "me", input = leptos::server_fn::codec::GetUrl)]
+pub async fn me() -> Result<Option<SignedInUser>, AppError> {
+    use crate::server::auth::session::current_user;
+    use crate::server::db::{self, users};
+    use crate::server::state::AppState;
+    let Some(user) = current_user() else { return Ok(None) };
+    let state = AppState::current()?;
+    let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
+    let summary = users::summary(&mut tx, user.user_id).await?;
+    tx.commit().await?;
+    Ok(summary.map(|s| SignedInUser {
+        first_name: s.first_name,
+        last_name: s.last_name,
+        email: s.email,
+        role: s.role,
+        timezone: s.timezone,
+        is_email_verified: s.is_email_verified,
+        mfa_enabled: s.mfa_enabled,
+    }))
+}

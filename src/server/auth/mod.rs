@@ -1,0 +1,5 @@
+//! Authentication: tokens, sessions, throttling, and the request's actor.
+
+pub mod session;
+pub mod throttle;
+pub mod tokens;

@@ -1,0 +1,163 @@
+//! The request's actor: resolved from the session cookies by a middleware,
+//! refreshing (rotating) the pair when the access token has expired.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::server::services::auth::{self as auth_service, IssuedSession, RefreshRefused, RequestMeta};
+use crate::server::state::AppState;
+
+pub const ACCESS_COOKIE: &str = "th_access";
+pub const REFRESH_COOKIE: &str = "th_refresh";
+
+/// Who is making the request, once their session checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub family_id: Uuid,
+}
+
+impl CurrentUser {
+    pub fn actor(&self) -> crate::server::db::Actor {
+        crate::server::db::Actor { user_id: self.user_id, role: self.role }
+    }
+}
+
+/// The value of one cookie of the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"))
+        .expect("cookie values are URL-safe")
+}
+
+/// The Set-Cookie headers that hand a session to the browser.
+pub fn session_cookies(state: &AppState, issued: &IssuedSession) -> [HeaderValue; 2] {
+    let secure = state.settings.server.behind_tls;
+    let refresh_age = (issued.expires_at - chrono::Utc::now()).num_seconds().max(0);
+    [
+        set_cookie(ACCESS_COOKIE, &issued.access_token, state.access_tokens.ttl().as_secs() as i64, secure),
+        set_cookie(REFRESH_COOKIE, &issued.refresh_token, refresh_age, secure),
+    ]
+}
+
+/// The Set-Cookie headers that remove the session from the browser.
+pub fn clearing_cookies(state: &AppState) -> [HeaderValue; 2] {
+    let secure = state.settings.server.behind_tls;
+    [set_cookie(ACCESS_COOKIE, "", 0, secure), set_cookie(REFRESH_COOKIE, "", 0, secure)]
+}
+
+/// Where the request came from (the peer address; proxies are not trusted yet).
+pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestMeta {
+    RequestMeta {
+        ip: peer.map(|p| p.ip()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+    }
+}
+
+/// Middleware: puts a [`CurrentUser`] in the request's extensions when its
+/// cookies hold a live session, refreshing an expired access token.
+pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let meta = request_meta(req.headers(), peer);
+    let (user, cookies) = match authenticate(&state, req.headers(), &meta).await {
+        Ok(found) => found,
+        Err(_) => (None, Vec::new()), // database down: anonymous for now, cookies kept
+    };
+    if let Some(user) = user {
+        req.extensions_mut().insert(user);
+    }
+    let mut res = next.run(req).await;
+    let handler_set_session = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|v| v.starts_with(ACCESS_COOKIE)));
+    if !handler_set_session {
+        for c in cookies {
+            res.headers_mut().append(header::SET_COOKIE, c);
+        }
+    }
+    res
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+) -> Result<(Option<CurrentUser>, Vec<HeaderValue>), AppError> {
+    if let Some(claims) = cookie(headers, ACCESS_COOKIE).and_then(|t| state.access_tokens.verify(t).ok()) {
+        if auth_service::check_family(state, claims.sub, claims.sid).await? {
+            let user = CurrentUser { user_id: claims.sub, role: claims.role, family_id: claims.sid };
+            return Ok((Some(user), Vec::new()));
+        }
+        return Ok((None, clearing_cookies(state).to_vec()));
+    }
+    let Some(refresh_token) = cookie(headers, REFRESH_COOKIE).filter(|t| !t.is_empty()) else {
+        return Ok((None, Vec::new()));
+    };
+    match auth_service::refresh(state, refresh_token, meta).await? {
+        Ok(issued) => {
+            let user = CurrentUser { user_id: issued.user_id, role: issued.role, family_id: issued.family_id };
+            Ok((Some(user), session_cookies(state, &issued).to_vec()))
+        }
+        // A parallel request rotated this token a moment ago: its answer carries the new pair.
+        Err(RefreshRefused::Superseded) => Ok((None, Vec::new())),
+        Err(_) => Ok((None, clearing_cookies(state).to_vec())),
+    }
+}
+
+/// The signed-in user of the request being served (inside a server function
+/// or a component rendered on the server).
+pub fn current_user() -> Option<CurrentUser> {
+    leptos::prelude::use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CurrentUser>().copied())
+}
+
+/// The signed-in user, or 401.
+pub fn require_user() -> Result<CurrentUser, AppError> {
+    current_user().ok_or(AppError::Unauthorized)
+}
+
+/// The request's origin, from inside a server function.
+pub fn current_request_meta() -> RequestMeta {
+    match leptos::prelude::use_context::<http::request::Parts>() {
+        Some(parts) => {
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+            request_meta(&parts.headers, peer)
+        }
+        None => RequestMeta::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cookie_is_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; th_access=tok.en.x; b=2"));
+        assert_eq!(cookie(&h, ACCESS_COOKIE), Some("tok.en.x"));
+        assert_eq!(cookie(&h, REFRESH_COOKIE), None);
+    }
+}

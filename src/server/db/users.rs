@@ -1,0 +1,92 @@
+//! Accounts and profiles.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::Role;
+
+/// What sign-in needs to know about an account. The hash stays on the server.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub id: Uuid,
+    pub password_hash: String,
+    pub role: Role,
+    pub is_active: bool,
+    pub is_email_verified: bool,
+    pub mfa_enabled: bool,
+}
+
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub timezone: &'a str,
+}
+
+/// Creates the user and their profile; `users_email_key` is violated when
+/// the address is taken (in any letter case).
+pub async fn create_account(conn: &mut PgConnection, account: &NewAccount<'_>) -> Result<Uuid, sqlx::Error> {
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3::text::user_role) RETURNING id"#,
+        account.email,
+        account.password_hash,
+        account.role.as_str(),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO profiles (user_id, first_name, last_name, timezone) VALUES ($1, $2, $3, $4)",
+        id,
+        account.first_name,
+        account.last_name,
+        account.timezone,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// The account signing in with this address (any letter case), unless deleted.
+pub async fn credentials_by_email(conn: &mut PgConnection, email: &str) -> Result<Option<Credentials>, sqlx::Error> {
+    sqlx::query_as!(
+        Credentials,
+        r#"SELECT id, password_hash, role AS "role: Role", is_active, is_email_verified, mfa_enabled
+           FROM users WHERE lower(email) = lower($1) AND deleted_at IS NULL"#,
+        email
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn record_sign_in(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE users SET last_login = now() WHERE id = $1", user_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Who is signed in, as pages show it.
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub first_name: String,
+    pub last_name: String,
+    pub timezone: String,
+    pub is_email_verified: bool,
+    pub mfa_enabled: bool,
+}
+
+pub async fn summary(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<AccountSummary>, sqlx::Error> {
+    sqlx::query_as!(
+        AccountSummary,
+        r#"SELECT u.id, u.email, u.role AS "role: Role", p.first_name, p.last_name, p.timezone,
+                  u.is_email_verified, u.mfa_enabled
+           FROM users u JOIN profiles p ON p.user_id = u.id
+           WHERE u.id = $1 AND u.deleted_at IS NULL AND u.is_active"#,
+        user_id
+    )
+    .fetch_optional(conn)
+    .await
+}

@@ -1,0 +1,3 @@
+//! Use cases: each runs in one transaction and writes its audit row there.
+
+pub mod auth;
