@@ -6,7 +6,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
-use crate::pages::public::{about::AboutPage, home::HomePage, not_found::NotFound};
+use crate::pages::public::{
+    about::AboutPage, home::HomePage, not_found::NotFound, sign_in::SignInPage, sign_up::SignUpPage,
+};
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -48,6 +50,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/about") view=AboutPage/>
+                    <Route path=path!("/sign-in") view=SignInPage/>
+                    <Route path=path!("/sign-up") view=SignUpPage/>
                 </Routes>
             </Layout>
         </Router>

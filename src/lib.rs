@@ -19,5 +19,6 @@ pub mod server;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    components::browser::mark_hydrated();
     components::browser::register_service_worker();
 }

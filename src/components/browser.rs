@@ -32,3 +32,12 @@ pub fn register_service_worker() {
         }
     }
 }
+
+/// Marks the document as interactive (`<html data-hydrated="true">`): tests
+/// and styles can tell a server-rendered page from a hydrated one.
+pub fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("data-hydrated", "true");
+    }
+}

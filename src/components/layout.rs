@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::auth::{me, SignOut};
 use crate::pages::public::error::ErrorPage;
 
 #[component]
@@ -44,10 +45,46 @@ fn SiteHeader() -> impl IntoView {
                     <ul on:click=move |_| open.set(false)>
                         <li><A href="/" exact=true>"Home"</A></li>
                         <li><A href="/about">"About"</A></li>
+                        <AccountLinks/>
                     </ul>
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// "Sign in / Create account", or the signed-in person and "Sign out".
+#[component]
+fn AccountLinks() -> impl IntoView {
+    let me = Resource::new(|| (), |_| me());
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().set_href("/");
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => view! {
+                        <li class="account">
+                            <span class="muted">{user.first_name}</span>
+                            <ActionForm action=sign_out attr:class="inline">
+                                <button type="submit" class="button ghost">"Sign out"</button>
+                            </ActionForm>
+                        </li>
+                    }
+                    .into_any(),
+                    _ => view! {
+                        <li><A href="/sign-in">"Sign in"</A></li>
+                        <li><A href="/sign-up">"Create account"</A></li>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -1,4 +1,5 @@
 //! Reusable view pieces.
 
 pub mod browser;
+pub mod form;
 pub mod layout;

@@ -137,6 +137,21 @@ async fn bad_sign_up_input_gets_a_message_for_every_field_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_refusal_keeps_its_4xx_status_when_the_browser_accepts_gzip() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(format!("{}/api/sign_in", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-encoding", "gzip, br")
+        .body(form(&[("email", "nobody@example.com"), ("password", "wrong password here")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+}
+
+#[tokio::test]
 async fn a_common_or_short_password_is_refused_next_to_the_password_field() {
     let app = spawn_app().await;
     for bad in ["password1234", "short"] {

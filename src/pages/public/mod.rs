@@ -4,6 +4,8 @@ pub mod about;
 pub mod error;
 pub mod home;
 pub mod not_found;
+pub mod sign_in;
+pub mod sign_up;
 
 /// Sets the HTTP status of the page being rendered on the server.
 pub(crate) fn set_status(code: u16) {

@@ -36,11 +36,12 @@ pub fn with_layers(router: Router<AppState>, state: &AppState) -> Router<AppStat
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(request_id))
+        // Outside the layers below: they read and rewrite plain bodies.
+        .layer(CompressionLayer::new())
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(middleware::from_fn_with_state(state.clone(), security::headers))
         .layer(middleware::from_fn_with_state(state.clone(), crate::server::auth::session::resolve))
         .layer(middleware::from_fn(server_fn_status::map_status))
-        .layer(TimeoutLayer::with_status_code(http::StatusCode::SERVICE_UNAVAILABLE, timeout))
-        .layer(CompressionLayer::new());
+        .layer(TimeoutLayer::with_status_code(http::StatusCode::SERVICE_UNAVAILABLE, timeout));
     router.layer(layers)
 }

@@ -1,0 +1,90 @@
+import { test, expect, expectBrowserError, expectNoAxeViolations } from './fixtures';
+import type { Page } from '@playwright/test';
+
+const PASSWORD = 'violet kettle harbour sings';
+
+function uniqueEmail(): string {
+  return `maya.${Date.now()}.${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1);
+}
+
+async function signUp(page: Page, email: string) {
+  await page.goto('/sign-up');
+  await hydrated(page);
+  const main = page.getByRole('main');
+  await main.getByLabel('First name').fill('Maya');
+  await main.getByLabel('Last name').fill('Okafor');
+  await main.getByLabel('Email').fill(email);
+  await main.getByLabel('Password').fill(PASSWORD);
+  await main.getByRole('button', { name: 'Create account' }).click();
+  await expect(main.getByRole('status')).toContainText('Your account is ready');
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto('/sign-in');
+  await hydrated(page);
+  const main = page.getByRole('main');
+  await main.getByLabel('Email').fill(email);
+  await main.getByLabel('Password').fill(password);
+  await main.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test.describe('in London', () => {
+  test.use({ timezoneId: 'Europe/London' });
+
+  test('a patient signs up with the timezone of their browser', async ({ page }) => {
+    await page.goto('/sign-up');
+    await hydrated(page);
+    await expect(page.getByRole('main')).toContainText('Your timezone: Europe/London');
+    await expectNoAxeViolations(page);
+    await signUp(page, uniqueEmail());
+    await expectNoAxeViolations(page);
+  });
+});
+
+test('a patient signs in, sees their name in the header, and signs out', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await signIn(page, email, PASSWORD);
+  const header = page.locator('header');
+  await expect(header).toContainText('Maya');
+  await expect(page).toHaveURL('/');
+  await expectNoAxeViolations(page);
+
+  await header.getByRole('button', { name: 'Sign out' }).click();
+  await expect(header.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await expect(header).not.toContainText('Maya');
+});
+
+test('a wrong password shows an error next to the password field and keeps the email', async ({ page, browserErrors }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await signIn(page, email, 'violet kettle harbour sang');
+  const main = page.getByRole('main');
+  const password = main.getByLabel('Password');
+  await expect(main.getByText('The email or password is not right.')).toBeVisible();
+  await expect(password).toHaveAttribute('aria-invalid', 'true');
+  await expect(password).toHaveAttribute('aria-describedby', /field-password-error/);
+  await expect(main.getByLabel('Email')).toHaveValue(email);
+  // The refusal is a 422, which Chromium logs as a failed resource load.
+  await expectBrowserError(browserErrors, { text: /status of 422/, url: new URL('/api/sign_in', page.url()).href });
+  await expectNoAxeViolations(page);
+});
+
+test('a weak password on sign-up is explained next to the field', async ({ page, browserErrors }) => {
+  await page.goto('/sign-up');
+  await hydrated(page);
+  const main = page.getByRole('main');
+  await main.getByLabel('First name').fill('Maya');
+  await main.getByLabel('Last name').fill('Okafor');
+  await main.getByLabel('Email').fill(uniqueEmail());
+  await main.getByLabel('Password').fill('password1234');
+  await main.getByRole('button', { name: 'Create account' }).click();
+  await expect(main.getByText('This password is too common')).toBeVisible();
+  await expect(main.getByLabel('First name')).toHaveValue('Maya');
+  await expectBrowserError(browserErrors, { text: /status of 422/, url: new URL('/api/sign_up', page.url()).href });
+  await expectNoAxeViolations(page);
+});
