@@ -7,7 +7,8 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::public::{
-    about::AboutPage, home::HomePage, not_found::NotFound, sign_in::SignInPage, sign_up::SignUpPage,
+    about::AboutPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
+    sign_up::SignUpPage, verify_email::VerifyEmailPage,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
@@ -52,6 +53,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/about") view=AboutPage/>
                     <Route path=path!("/sign-in") view=SignInPage/>
                     <Route path=path!("/sign-up") view=SignUpPage/>
+                    <Route path=path!("/verify-email") view=VerifyEmailPage/>
+                    <Route path=path!("/dev/mailbox") view=DevMailboxPage/>
                 </Routes>
             </Layout>
         </Router>

@@ -88,3 +88,27 @@ test('a weak password on sign-up is explained next to the field', async ({ page,
   await expectBrowserError(browserErrors, { text: /status of 422/, url: new URL('/api/sign_up', page.url()).href });
   await expectNoAxeViolations(page);
 });
+
+test('a new patient confirms their email address with the link from the mailbox', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await page.goto(`/dev/mailbox?to=${encodeURIComponent(email)}`);
+  await expect(page.getByRole('heading', { name: 'Confirm your email address for Telehealth' })).toBeVisible();
+  await expectNoAxeViolations(page);
+  const href = await page.getByRole('link', { name: /verify-email\?token=/ }).getAttribute('href');
+  const link = new URL(href!);
+  await page.goto(link.pathname + link.search);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Confirm my email address' }).click();
+  await expect(page.getByRole('status')).toContainText('your email address is confirmed');
+  await expectNoAxeViolations(page);
+});
+
+test('until the address is confirmed, a signed-in patient is reminded', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await signIn(page, email, PASSWORD);
+  await expect(page.getByText('Please confirm your email address')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Send a new link' })).toBeVisible();
+  await expectNoAxeViolations(page);
+});

@@ -106,3 +106,57 @@ pub async fn me() -> Result<Option<SignedInUser>, AppError> {
         mfa_enabled: s.mfa_enabled,
     }))
 }
+
+/// `POST /api/verify_email`: confirms the address behind a link's token.
+/// (A POST, from a button: mail scanners that open links must not use it up.)
+#[server(prefix = "/api", endpoint = "verify_email")]
+pub async fn verify_email(token: String) -> Result<(), AppError> {
+    use crate::server::auth::session::current_request_meta;
+    use crate::server::services::verification;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    verification::verify(&state, &token, &current_request_meta()).await
+}
+
+/// `POST /api/resend_verification`: a new link for the signed-in user.
+#[server(prefix = "/api", endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), AppError> {
+    use crate::server::auth::session::{current_request_meta, require_user};
+    use crate::server::services::verification;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    verification::resend(&state, require_user()?, &current_request_meta()).await
+}
+
+/// One message of the development mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    pub sent_at: String,
+}
+
+/// `GET /api/dev_mailbox`: the development mailbox (404 unless the app runs
+/// in development with the dev mail transport).
+#[server(prefix = "/api", endpoint = "dev_mailbox", input = leptos::server_fn::codec::GetUrl)]
+pub async fn dev_mailbox(to: Option<String>) -> Result<Vec<DevMail>, AppError> {
+    use crate::server::config::MailTransport;
+    use crate::server::db::mailbox;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    if state.settings.is_production() || state.settings.mail.transport != MailTransport::Dev {
+        return Err(AppError::NotFound);
+    }
+    let to = to.filter(|t| !t.trim().is_empty());
+    let mails = mailbox::latest(&state.pool, to.as_deref().map(str::trim), 50).await?;
+    Ok(mails
+        .into_iter()
+        .map(|m| DevMail {
+            to: m.to_address,
+            subject: m.subject,
+            body: m.body_text,
+            sent_at: m.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        })
+        .collect())
+}

@@ -3,15 +3,22 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::auth::{me, SignOut};
+use crate::api::auth::{me, ResendVerification, SignOut, SignedInUser};
+use crate::error::AppError;
 use crate::pages::public::error::ErrorPage;
+
+/// Who is signed in, loaded once per page for the header and the banner.
+type MeResource = Resource<Result<Option<SignedInUser>, AppError>>;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    let me: MeResource = Resource::new(|| (), |_| me());
+    provide_context(me);
     view! {
         <a class="skip-link" href="#main">"Skip to main content"</a>
         <SiteHeader/>
         <main id="main" class="site-main" tabindex="-1">
+            <VerifyEmailBanner/>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors/> }>{children()}</ErrorBoundary>
         </main>
         <SiteFooter/>
@@ -56,7 +63,7 @@ fn SiteHeader() -> impl IntoView {
 /// "Sign in / Create account", or the signed-in person and "Sign out".
 #[component]
 fn AccountLinks() -> impl IntoView {
-    let me = Resource::new(|| (), |_| me());
+    let me = expect_context::<MeResource>();
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
@@ -82,6 +89,37 @@ fn AccountLinks() -> impl IntoView {
                         <li><A href="/sign-up">"Create account"</A></li>
                     }
                     .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Reminds a signed-in person with an unconfirmed address, with a resend button.
+#[component]
+fn VerifyEmailBanner() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let resend = ServerAction::<ResendVerification>::new();
+    let feedback = move || match resend.value().get() {
+        Some(Ok(())) => Some("We sent a new link. Check your inbox.".to_string()),
+        Some(Err(e)) => Some(e.to_string()),
+        None => None,
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) if !user.is_email_verified => view! {
+                        <div class="alert info stack">
+                            <p>"Please confirm your email address with the link we sent you. Until then you cannot book."</p>
+                            <ActionForm action=resend attr:class="inline">
+                                <button type="submit" class="button secondary">"Send a new link"</button>
+                            </ActionForm>
+                            <p role="status">{feedback}</p>
+                        </div>
+                    }
+                    .into_any(),
+                    _ => ().into_any(),
                 }
             })}
         </Transition>

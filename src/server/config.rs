@@ -17,6 +17,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub security: SecuritySettings,
+    pub mail: MailSettings,
     pub demo: DemoSettings,
 }
 
@@ -64,6 +65,21 @@ pub struct SecuritySettings {
     pub jwt_secret: Option<Secret>,
     pub data_encryption_key: Option<Secret>,
     pub idle_timeout_minutes: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    Dev,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    pub smtp_url: Secret,
+    pub from: String,
+    pub resend_cooldown_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +180,9 @@ impl Settings {
             // Development: an ephemeral random secret (sessions end at restart).
             *slot = Some(Secret::new(random_secret()));
         }
+        if production && self.mail.transport == MailTransport::Dev {
+            return Err(SettingsError::Invalid("mail.transport must be smtp in production".into()));
+        }
         if production && self.demo.seed {
             return Err(SettingsError::Invalid("demo.seed must be false in production".into()));
         }
@@ -236,9 +255,22 @@ mod tests {
             ("TELEHEALTH__APP__ENVIRONMENT", "production"),
             ("TELEHEALTH__SECURITY__JWT_SECRET", &strong),
             ("TELEHEALTH__SECURITY__DATA_ENCRYPTION_KEY", &strong),
+            ("TELEHEALTH__MAIL__TRANSPORT", "smtp"),
         ]))
         .unwrap();
         assert!(s.is_production());
+    }
+
+    #[test]
+    fn production_refuses_the_development_mailbox() {
+        let strong = "s".repeat(40);
+        let err = Settings::load_from(&env(&[
+            ("TELEHEALTH__APP__ENVIRONMENT", "production"),
+            ("TELEHEALTH__SECURITY__JWT_SECRET", &strong),
+            ("TELEHEALTH__SECURITY__DATA_ENCRYPTION_KEY", &strong),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("mail.transport"), "{err}");
     }
 
     #[test]

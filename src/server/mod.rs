@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod integrations;
 pub mod password;
 pub mod services;
 pub mod startup;

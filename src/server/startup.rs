@@ -17,6 +17,7 @@ use super::auth::tokens::AccessTokens;
 use super::config::{Settings, SettingsError};
 use super::db::{self, DbStartError};
 use super::http::{self, health, metrics::Metrics};
+use super::integrations::mail::Mailer;
 use super::state::AppState;
 use crate::app::{shell, App};
 
@@ -92,6 +93,7 @@ impl Application {
         let jwt_secret = settings.security.jwt_secret.as_ref().ok_or(SettingsError::MissingSecret {
             var: "TELEHEALTH__SECURITY__JWT_SECRET",
         })?;
+        let mailer = Mailer::from_settings(&settings.mail, pool.clone()).map_err(|e| StartupError::Other(e.to_string()))?;
         let access_tokens = AccessTokens::new(jwt_secret, ACCESS_TOKEN_TTL)
             .map_err(|e| StartupError::Other(format!("the JWT secret cannot be used: {e}")))?;
         let state = AppState {
@@ -100,6 +102,7 @@ impl Application {
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()),
             access_tokens: Arc::new(access_tokens),
+            mailer,
         };
         let router = router(state);
         Ok(Application { listener, router, addr, pool, grace })

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::auth::tokens::AccessTokens;
 use super::config::Settings;
+use super::integrations::mail::Mailer;
 use super::http::metrics::Metrics;
 
 #[derive(Clone, FromRef)]
@@ -16,6 +17,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub access_tokens: Arc<AccessTokens>,
+    pub mailer: Mailer,
 }
 
 impl AppState {

@@ -169,3 +169,97 @@ pub async fn insert_consultation(
 pub fn constraint_of(err: &sqlx::Error) -> String {
     err.as_database_error().and_then(|e| e.constraint()).unwrap_or("<none>").to_string()
 }
+
+/// A real SMTP server on loopback (aiosmtpd, from PyPI; `.ci/bootstrap`
+/// installs it) that files every message into a Maildir of its own.
+pub struct SmtpServer {
+    pub port: u16,
+    maildir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl SmtpServer {
+    pub async fn start() -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = std::env::temp_dir().join(format!("telehealth-mail-{}", Uuid::new_v4().simple()));
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 -m aiosmtpd (bash .ci/bootstrap installs it)");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        SmtpServer { port, maildir, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, raw (headers and body).
+    pub fn messages(&self) -> Vec<String> {
+        ["new", "cur"]
+            .iter()
+            .filter_map(|d| std::fs::read_dir(self.maildir.join(d)).ok())
+            .flatten()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect()
+    }
+
+    /// Waits (up to 5 s) for the `n`-th message to `to` and returns it.
+    pub async fn wait_for(&self, to: &str, n: usize) -> String {
+        for _ in 0..200 {
+            let mut found: Vec<String> =
+                self.messages().into_iter().filter(|m| m.to_lowercase().contains(&format!("to: {}", to.to_lowercase()))).collect();
+            if found.len() >= n {
+                found.sort();
+                return found.swap_remove(0);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("no message {n} to {to} arrived; got {:?}", self.messages());
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.maildir);
+    }
+}
+
+/// The token of the first verification link in a message.
+pub fn verification_token(message: &str) -> String {
+    let unfolded = decode_quoted_printable(message);
+    let start = unfolded.find("/verify-email?token=").expect("a verification link") + "/verify-email?token=".len();
+    unfolded[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+/// Decodes a quoted-printable body (soft line breaks and =XX escapes), as a
+/// mail client would before showing a link.
+pub fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,11 +1,13 @@
 //! Pages anyone can see, signed in or not.
 
 pub mod about;
+pub mod dev_mailbox;
 pub mod error;
 pub mod home;
 pub mod not_found;
 pub mod sign_in;
 pub mod sign_up;
+pub mod verify_email;
 
 /// Sets the HTTP status of the page being rendered on the server.
 pub(crate) fn set_status(code: u16) {

@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod demo;
+pub mod email_tokens;
+pub mod mailbox;
 pub mod sessions;
 pub mod stats;
 pub mod throttle;

@@ -90,3 +90,8 @@ pub async fn summary(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Ac
     .fetch_optional(conn)
     .await
 }
+
+pub async fn mark_email_verified(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE users SET is_email_verified = true WHERE id = $1", user_id).execute(conn).await?;
+    Ok(())
+}

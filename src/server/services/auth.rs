@@ -27,7 +27,7 @@ pub struct RequestMeta {
 }
 
 impl RequestMeta {
-    fn audit<'a>(&'a self, action: &'a str, resource_type: &'a str) -> AuditEntry<'a> {
+    pub(crate) fn audit<'a>(&'a self, action: &'a str, resource_type: &'a str) -> AuditEntry<'a> {
         let mut entry = AuditEntry::new(action, resource_type);
         entry.ip_address = self.ip;
         entry.user_agent = self.user_agent.as_deref();
@@ -113,7 +113,9 @@ pub async fn sign_up(state: &AppState, input: SignUp, meta: &RequestMeta) -> Res
     entry.resource_id = Some(user_id);
     entry.details = json!({ "role": role });
     db::audit::record(&mut tx, &entry).await?;
+    let token = super::verification::issue(&mut tx, user_id).await?;
     tx.commit().await?;
+    super::verification::send(state, email.as_str(), first.as_str(), &token).await;
     Ok(user_id)
 }
 

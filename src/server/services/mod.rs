@@ -1,3 +1,4 @@
 //! Use cases: each runs in one transaction and writes its audit row there.
 
 pub mod auth;
+pub mod verification;

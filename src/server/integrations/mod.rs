@@ -1,0 +1,3 @@
+//! The outside world: mail now; payment gateways and signalling later.
+
+pub mod mail;
