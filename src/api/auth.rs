@@ -40,48 +40,39 @@ pub async fn sign_up(
 /// `POST /api/sign_in`: opens a session and sets its cookies.
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<Role, AppError> {
-    use crate::server::auth::session::{current_request_meta, session_cookies};
+    use crate::server::auth::session::{current_request_meta, respond_with_cookies, session_cookies};
     use crate::server::services::auth;
     use crate::server::state::AppState;
     let state = AppState::current()?;
     let issued = auth::sign_in(&state, &email, &password, &current_request_meta()).await?;
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    for cookie in session_cookies(&state, &issued) {
-        response.append_header(axum::http::header::SET_COOKIE, cookie);
-    }
+    respond_with_cookies(session_cookies(&state, &issued));
     Ok(issued.role)
 }
 
 /// `POST /api/sign_out`: ends this device's session.
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::server::auth::session::{clearing_cookies, current_request_meta, current_user};
+    use crate::server::auth::session::{clearing_cookies, current_request_meta, current_user, respond_with_cookies};
     use crate::server::services::auth;
     use crate::server::state::AppState;
     let state = AppState::current()?;
     if let Some(user) = current_user() {
         auth::sign_out(&state, user.user_id, user.family_id, &current_request_meta()).await?;
     }
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    for cookie in clearing_cookies(&state) {
-        response.append_header(axum::http::header::SET_COOKIE, cookie);
-    }
+    respond_with_cookies(clearing_cookies(&state));
     Ok(())
 }
 
 /// `POST /api/sign_out_everywhere`: ends every session of the signed-in user.
 #[server(prefix = "/api", endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<u64, AppError> {
-    use crate::server::auth::session::{clearing_cookies, current_request_meta, require_user};
+    use crate::server::auth::session::{clearing_cookies, current_request_meta, require_user, respond_with_cookies};
     use crate::server::services::auth;
     use crate::server::state::AppState;
     let state = AppState::current()?;
     let user = require_user()?;
     let revoked = auth::sign_out_everywhere(&state, user.user_id, &current_request_meta()).await?;
-    let response = expect_context::<leptos_axum::ResponseOptions>();
-    for cookie in clearing_cookies(&state) {
-        response.append_header(axum::http::header::SET_COOKIE, cookie);
-    }
+    respond_with_cookies(clearing_cookies(&state));
     Ok(revoked)
 }
 

@@ -64,6 +64,15 @@ pub fn clearing_cookies(state: &AppState) -> [HeaderValue; 2] {
     [set_cookie(ACCESS_COOKIE, "", 0, secure), set_cookie(REFRESH_COOKIE, "", 0, secure)]
 }
 
+/// Adds Set-Cookie headers to the response of the server function being served.
+pub fn respond_with_cookies(cookies: [HeaderValue; 2]) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        for cookie in cookies {
+            response.append_header(header::SET_COOKIE, cookie);
+        }
+    }
+}
+
 /// Where the request came from (the peer address; proxies are not trusted yet).
 pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestMeta {
     RequestMeta {

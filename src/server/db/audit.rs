@@ -29,6 +29,30 @@ impl<'a> AuditEntry<'a> {
             user_agent: None,
         }
     }
+
+    /// Who acted.
+    pub fn by(mut self, user_id: Uuid) -> Self {
+        self.user_id = Some(user_id);
+        self
+    }
+
+    /// Who acted, when known (failed sign-ins of unknown emails have no one).
+    pub fn by_maybe(mut self, user_id: Option<Uuid>) -> Self {
+        self.user_id = user_id;
+        self
+    }
+
+    /// What the act was about.
+    pub fn on(mut self, resource_id: Uuid) -> Self {
+        self.resource_id = Some(resource_id);
+        self
+    }
+
+    /// What changed (identifiers, never secrets or clinical text).
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
 }
 
 /// Inserts the entry and returns its id.

@@ -108,10 +108,7 @@ pub async fn sign_up(state: &AppState, input: SignUp, meta: &RequestMeta) -> Res
         }
         Err(e) => return Err(e.into()),
     };
-    let mut entry = meta.audit("auth.sign_up", "user");
-    entry.user_id = Some(user_id);
-    entry.resource_id = Some(user_id);
-    entry.details = json!({ "role": role });
+    let entry = meta.audit("auth.sign_up", "user").by(user_id).on(user_id).details(json!({ "role": role }));
     db::audit::record(&mut tx, &entry).await?;
     let token = super::verification::issue(&mut tx, user_id).await?;
     tx.commit().await?;
@@ -166,8 +163,7 @@ pub async fn sign_in(state: &AppState, email: &str, password_input: &str, meta: 
 
     if let Some(until) = locked {
         let wait = (until - Utc::now()).num_seconds().max(1) as u64;
-        let mut entry = meta.audit("auth.sign_in_locked", "user");
-        entry.user_id = account.as_ref().map(|a| a.id);
+        let mut entry = meta.audit("auth.sign_in_locked", "user").by_maybe(account.as_ref().map(|a| a.id));
         entry.resource_id = entry.user_id;
         db::audit::record(&mut tx, &entry).await?;
         tx.commit().await?;
@@ -184,20 +180,19 @@ pub async fn sign_in(state: &AppState, email: &str, password_input: &str, meta: 
                     throttle::lock(&mut tx, scope, key, until).await?;
                 }
             }
-            let mut entry = meta.audit("auth.sign_in_failed", "user");
-            entry.user_id = other.as_ref().map(|a| a.id);
+            let reason = if other.is_some() { "wrong_password" } else { "unknown_email" };
+            let mut entry = meta
+                .audit("auth.sign_in_failed", "user")
+                .by_maybe(other.as_ref().map(|a| a.id))
+                .details(json!({ "reason": reason }));
             entry.resource_id = entry.user_id;
-            entry.details = json!({ "reason": if other.is_some() { "wrong_password" } else { "unknown_email" } });
             db::audit::record(&mut tx, &entry).await?;
             tx.commit().await?;
             return Err(AppError::field("password", WRONG_CREDENTIALS));
         }
     };
     if !account.is_active {
-        let mut entry = meta.audit("auth.sign_in_refused", "user");
-        entry.user_id = Some(account.id);
-        entry.resource_id = Some(account.id);
-        entry.details = json!({ "reason": "inactive" });
+        let entry = meta.audit("auth.sign_in_refused", "user").by(account.id).on(account.id).details(json!({ "reason": "inactive" }));
         db::audit::record(&mut tx, &entry).await?;
         tx.commit().await?;
         return Err(AppError::field("email", "This account has been deactivated. Please contact support."));
@@ -207,9 +202,7 @@ pub async fn sign_in(state: &AppState, email: &str, password_input: &str, meta: 
     }
     users::record_sign_in(&mut tx, account.id).await?;
     let issued = open_session(&mut tx, state, account.id, account.role, Uuid::new_v4(), None, meta).await?;
-    let mut entry = meta.audit("auth.sign_in", "session");
-    entry.user_id = Some(account.id);
-    entry.resource_id = Some(issued.family_id);
+    let entry = meta.audit("auth.sign_in", "session").by(account.id).on(issued.family_id);
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(issued)
@@ -293,9 +286,8 @@ pub async fn refresh(state: &AppState, refresh_token: &str, meta: &RequestMeta) 
         if matches!(reason, RefreshRefused::Reused | RefreshRefused::Idle) {
             let why = if reason == RefreshRefused::Reused { "refresh_token_reused" } else { "idle" };
             sessions::revoke_family(&mut tx, row.family_id, why).await?;
-            let mut entry = meta.audit(if reason == RefreshRefused::Reused { "auth.token_reuse" } else { "auth.idle_logoff" }, "session");
-            entry.user_id = Some(row.user_id);
-            entry.resource_id = Some(row.family_id);
+            let action = if reason == RefreshRefused::Reused { "auth.token_reuse" } else { "auth.idle_logoff" };
+            let entry = meta.audit(action, "session").by(row.user_id).on(row.family_id);
             db::audit::record(&mut tx, &entry).await?;
             tx.commit().await?;
         }
@@ -318,9 +310,7 @@ pub async fn sign_out(state: &AppState, user_id: Uuid, family_id: Uuid, meta: &R
     if sessions::family_state(&mut tx, family_id).await?.is_some_and(|f| f.user_id == user_id) {
         sessions::revoke_family(&mut tx, family_id, "sign_out").await?;
     }
-    let mut entry = meta.audit("auth.sign_out", "session");
-    entry.user_id = Some(user_id);
-    entry.resource_id = Some(family_id);
+    let entry = meta.audit("auth.sign_out", "session").by(user_id).on(family_id);
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(())
@@ -330,10 +320,7 @@ pub async fn sign_out(state: &AppState, user_id: Uuid, family_id: Uuid, meta: &R
 pub async fn sign_out_everywhere(state: &AppState, user_id: Uuid, meta: &RequestMeta) -> Result<u64, AppError> {
     let mut tx = db::begin(&state.pool, None).await?;
     let revoked = sessions::revoke_all_for_user(&mut tx, user_id, "sign_out_everywhere", None).await?;
-    let mut entry = meta.audit("auth.sign_out_everywhere", "user");
-    entry.user_id = Some(user_id);
-    entry.resource_id = Some(user_id);
-    entry.details = json!({ "sessions": revoked });
+    let entry = meta.audit("auth.sign_out_everywhere", "user").by(user_id).on(user_id).details(json!({ "sessions": revoked }));
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(revoked)

@@ -52,9 +52,7 @@ pub async fn verify(state: &AppState, token: &str, meta: &RequestMeta) -> Result
     }
     email_tokens::mark_used(&mut tx, row.id).await?;
     users::mark_email_verified(&mut tx, row.user_id).await?;
-    let mut entry = meta.audit("auth.email_verified", "user");
-    entry.user_id = Some(row.user_id);
-    entry.resource_id = Some(row.user_id);
+    let entry = meta.audit("auth.email_verified", "user").by(row.user_id).on(row.user_id);
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(())
@@ -75,9 +73,7 @@ pub async fn resend(state: &AppState, user: CurrentUser, meta: &RequestMeta) -> 
         }
     }
     let token = issue(&mut tx, user.user_id).await?;
-    let mut entry = meta.audit("auth.verification_resent", "user");
-    entry.user_id = Some(user.user_id);
-    entry.resource_id = Some(user.user_id);
+    let entry = meta.audit("auth.verification_resent", "user").by(user.user_id).on(user.user_id);
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     send(state, &account.email, &account.first_name, &token).await;
