@@ -19,6 +19,16 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create an administrator. The password is asked for without echo, or
+    /// read from standard input when that is not a terminal.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Site")]
+        first_name: String,
+        #[arg(long, default_value = "Administrator")]
+        last_name: String,
+    },
 }
 
 #[tokio::main]
@@ -51,5 +61,47 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
+        Command::CreateAdmin { email, first_name, last_name } => {
+            let url = settings.database_url().map_err(|e| e.to_string())?;
+            let pool = db::connect(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
+            if settings.database.migrate_on_start {
+                db::migrate(&pool).await.map_err(|e| e.to_string())?;
+            }
+            let password = read_password()?;
+            let id = telehealth::server::services::admin::create_admin(&pool, &email, &password, &first_name, &last_name)
+                .await
+                .map_err(|e| describe(&e))?;
+            println!("administrator {email} created ({id}); they will set up two-factor sign-in at first sign-in");
+            Ok(())
+        }
+    }
+}
+
+/// The new admin's password: prompted without echo on a terminal, else one line of stdin.
+fn read_password() -> Result<String, String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password for the new administrator: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Repeat the password: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords do not match".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+/// An error for the terminal: field messages spelled out.
+fn describe(e: &telehealth::error::AppError) -> String {
+    match e {
+        telehealth::error::AppError::Validation(fields) => fields
+            .iter()
+            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }

@@ -100,3 +100,53 @@ async fn migrate_applies_the_schema_and_is_idempotent() {
     .unwrap();
     assert_eq!(tables, 8, "every table of the seed schema");
 }
+
+/// Runs `telehealth create-admin` with the password on stdin.
+async fn create_admin(db: &TestDatabase, email: &str, password: &str) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_telehealth"));
+    cmd.args(["create-admin", "--email", email])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TELEHEALTH_CONFIG", "/nonexistent/Leptos.toml")
+        .env("DATABASE_URL", &db.url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{password}\n").as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test]
+async fn create_admin_makes_a_verified_admin_from_the_command_line() {
+    let db = TestDatabase::create().await;
+    let out = create_admin(&db, "ops@example.com", "violet kettle harbour sings").await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    let (role, verified, hash): (String, bool, String) =
+        sqlx::query_as("SELECT role::text, is_email_verified, password_hash FROM users WHERE email = 'ops@example.com'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(role, "admin");
+    assert!(verified);
+    assert!(hash.starts_with("$argon2id$"));
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = 'admin.created'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+}
+
+#[tokio::test]
+async fn create_admin_refuses_a_weak_password_or_a_taken_email_in_one_line() {
+    let db = TestDatabase::create().await;
+    let weak = create_admin(&db, "ops@example.com", "password1234").await;
+    assert_one_clear_line(&weak, "password: This password is too common");
+    assert!(create_admin(&db, "ops@example.com", "violet kettle harbour sings").await.status.success());
+    let again = create_admin(&db, "OPS@example.com", "another long passphrase here").await;
+    assert_one_clear_line(&again, "already exists");
+}

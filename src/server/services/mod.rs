@@ -1,4 +1,5 @@
 //! Use cases: each runs in one transaction and writes its audit row there.
 
+pub mod admin;
 pub mod auth;
 pub mod verification;
