@@ -6,6 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
+use crate::pages::account::sessions::SessionsPage;
 use crate::pages::public::{
     about::AboutPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
     sign_up::SignUpPage, verify_email::VerifyEmailPage,
@@ -55,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-up") view=SignUpPage/>
                     <Route path=path!("/verify-email") view=VerifyEmailPage/>
                     <Route path=path!("/dev/mailbox") view=DevMailboxPage/>
+                    <Route path=path!("/account/sessions") view=SessionsPage/>
                 </Routes>
             </Layout>
         </Router>

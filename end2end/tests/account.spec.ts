@@ -112,3 +112,16 @@ test('until the address is confirmed, a signed-in patient is reminded', async ({
   await expect(page.getByRole('button', { name: 'Send a new link' })).toBeVisible();
   await expectNoAxeViolations(page);
 });
+
+test('a signed-in patient sees this device among their sessions', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await signIn(page, email, PASSWORD);
+  await page.locator('header').getByRole('link', { name: 'Sessions' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Your sessions' })).toBeVisible();
+  const devices = page.getByRole('list', { name: 'Signed-in devices' });
+  await expect(devices.getByText('This device')).toBeVisible();
+  await expect(devices).toContainText(/Chrome on (Windows|Linux)/); // Playwright's desktop profile says Windows
+  await expect(page.getByRole('button', { name: 'Sign out everywhere' })).toBeVisible();
+  await expectNoAxeViolations(page);
+});

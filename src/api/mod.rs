@@ -1,5 +1,6 @@
 //! Server functions, one file per area. A body resolves the actor, calls the
 //! server side, maps the error. Nothing else.
 
+pub mod account;
 pub mod auth;
 pub mod platform;

@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::pages::public::error::ErrorPage;
 
 /// Who is signed in, loaded once per page for the header and the banner.
-type MeResource = Resource<Result<Option<SignedInUser>, AppError>>;
+pub type MeResource = Resource<Result<Option<SignedInUser>, AppError>>;
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -76,6 +76,7 @@ fn AccountLinks() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(user)) => view! {
+                        <li><A href="/account/sessions">"Sessions"</A></li>
                         <li class="account">
                             <span class="muted">{user.first_name}</span>
                             <ActionForm action=sign_out attr:class="inline">

@@ -2,4 +2,5 @@
 
 pub mod browser;
 pub mod form;
+pub mod guard;
 pub mod layout;

@@ -1,3 +1,4 @@
 //! One file per route, grouped by who the page is for.
 
+pub mod account;
 pub mod public;

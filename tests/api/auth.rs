@@ -371,3 +371,98 @@ async fn signing_out_everywhere_needs_a_session() {
     let res = app.post_form("/api/sign_out_everywhere", "").await;
     assert_eq!(res.status(), 401);
 }
+
+/// A client with its own cookie jar: one browser on one device.
+fn device(user_agent: &str) -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).user_agent(user_agent).build().unwrap()
+}
+
+async fn sign_in_on(app: &TestApp, client: &reqwest::Client, email: &str) {
+    let res = client
+        .post(format!("{}/api/sign_in", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("email", email), ("password", PASSWORD)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+const FIREFOX: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+#[tokio::test]
+async fn my_sessions_lists_each_device_and_marks_this_one() {
+    let app = spawn_app().await;
+    sign_up(&app, "ana@example.com", PASSWORD).await;
+    let (laptop, phone) = (device(FIREFOX), device(IPHONE));
+    sign_in_on(&app, &laptop, "ana@example.com").await;
+    sign_in_on(&app, &phone, "ana@example.com").await;
+    let list: serde_json::Value =
+        laptop.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let current: Vec<_> = list.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["device"], "Firefox on Windows");
+    assert!(list.iter().any(|s| s["device"] == "Safari on iOS"));
+    assert!(current[0]["started"].as_str().unwrap().contains("IST"), "shown in the person's timezone (India)");
+}
+
+#[tokio::test]
+async fn signing_out_another_device_ends_only_that_device() {
+    let app = spawn_app().await;
+    sign_up(&app, "ana@example.com", PASSWORD).await;
+    let (laptop, phone) = (device(FIREFOX), device(IPHONE));
+    sign_in_on(&app, &laptop, "ana@example.com").await;
+    sign_in_on(&app, &phone, "ana@example.com").await;
+    let list: serde_json::Value =
+        laptop.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
+    let phone_id = list.as_array().unwrap().iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    let res = laptop
+        .post(format!("{}/api/revoke_session", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("id={phone_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let phone_me: serde_json::Value = phone.get(format!("{}/api/me", app.address)).send().await.unwrap().json().await.unwrap();
+    assert!(phone_me.is_null(), "the phone is signed out");
+    let laptop_me: serde_json::Value = laptop.get(format!("{}/api/me", app.address)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(laptop_me["first_name"], "Ana", "the laptop is not");
+    assert_eq!(audit_count(&app, "auth.session_revoked").await, 1);
+}
+
+#[tokio::test]
+async fn another_persons_session_cannot_be_revoked_or_even_seen() {
+    let app = spawn_app().await;
+    sign_up(&app, "ana@example.com", PASSWORD).await;
+    sign_up(&app, "ben@example.com", PASSWORD).await;
+    let (ana, ben) = (device(FIREFOX), device(IPHONE));
+    sign_in_on(&app, &ana, "ana@example.com").await;
+    sign_in_on(&app, &ben, "ben@example.com").await;
+    let bens: serde_json::Value = ben.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
+    let ben_id = bens[0]["id"].as_str().unwrap().to_owned();
+    let res = ana
+        .post(format!("{}/api/revoke_session", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("id={ben_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let ben_me: serde_json::Value = ben.get(format!("{}/api/me", app.address)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ben_me["first_name"], "Ana", "Ben's profile (also named Ana Silva) is untouched and he is still signed in");
+    let anas: serde_json::Value = ana.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
+    assert!(anas.as_array().unwrap().iter().all(|s| s["id"] != ben_id.as_str()));
+}
+
+#[tokio::test]
+async fn the_sessions_page_asks_strangers_to_sign_in() {
+    let app = spawn_app().await;
+    let res = app.get("/account/sessions").await;
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.unwrap().contains("Please sign in"));
+    assert_eq!(app.get("/api/my_sessions").await.status(), 401);
+}

@@ -1,0 +1,71 @@
+//! The signed-in person's own account: their sessions.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// One signed-in device, as the sessions page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub device: String,
+    pub ip_address: Option<String>,
+    /// Formatted in the person's own timezone.
+    pub started: String,
+    pub last_active: String,
+    /// The session this page is being looked at from.
+    pub current: bool,
+}
+
+/// `GET /api/my_sessions`: the signed-in person's active sessions.
+#[server(prefix = "/api", endpoint = "my_sessions", input = leptos::server_fn::codec::GetUrl)]
+pub async fn my_sessions() -> Result<Vec<SessionView>, AppError> {
+    use crate::domain::{device::device_label, timezone::parse_timezone};
+    use crate::server::auth::session::require_user;
+    use crate::server::db::{self, sessions, users};
+    use crate::server::state::AppState;
+    let user = require_user()?;
+    let state = AppState::current()?;
+    let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
+    let zone = users::summary(&mut tx, user.user_id)
+        .await?
+        .and_then(|a| parse_timezone(&a.timezone))
+        .unwrap_or(chrono_tz::UTC);
+    let list = sessions::list_active(&mut tx, user.user_id).await?;
+    tx.commit().await?;
+    let format = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).format("%-d %b %Y, %H:%M %Z").to_string();
+    Ok(list
+        .into_iter()
+        .map(|s| SessionView {
+            id: s.family_id,
+            device: device_label(s.user_agent.as_deref().unwrap_or("")),
+            ip_address: s.ip_address,
+            started: format(s.started_at),
+            last_active: format(s.last_seen_at),
+            current: s.family_id == user.family_id,
+        })
+        .collect())
+}
+
+/// `POST /api/revoke_session`: signs one of my devices out. Another person's
+/// session id answers 404, exactly like one that does not exist.
+#[server(prefix = "/api", endpoint = "revoke_session")]
+pub async fn revoke_session(id: Uuid) -> Result<(), AppError> {
+    use crate::server::auth::session::{current_request_meta, require_user};
+    use crate::server::db::{self, sessions};
+    use crate::server::state::AppState;
+    let user = require_user()?;
+    let state = AppState::current()?;
+    let meta = current_request_meta();
+    let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
+    match sessions::family_state(&mut tx, id).await? {
+        Some(family) if family.user_id == user.user_id => {}
+        _ => return Err(AppError::NotFound),
+    }
+    sessions::revoke_family(&mut tx, id, "revoked_by_user").await?;
+    db::audit::record(&mut tx, &meta.audit("auth.session_revoked", "session").by(user.user_id).on(id)).await?;
+    tx.commit().await?;
+    Ok(())
+}

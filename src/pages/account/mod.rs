@@ -1,0 +1,3 @@
+//! Pages about the signed-in person's own account.
+
+pub mod sessions;
