@@ -2,7 +2,8 @@
 # Every function prints what it does and is safe to call again.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+# /usr/sbin for runuser, which a minimal PATH may lack.
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH:/usr/sbin:/sbin"
 # Written by .ci/bootstrap when it had to fall back to Debian's wasm-capable rustc.
 [ -f "$HOME/.cache/telehealth-rust-path.sh" ] && . "$HOME/.cache/telehealth-rust-path.sh"
 
