@@ -125,3 +125,46 @@ test('a signed-in patient sees this device among their sessions', async ({ page 
   await expect(page.getByRole('button', { name: 'Sign out everywhere' })).toBeVisible();
   await expectNoAxeViolations(page);
 });
+
+test('a patient who forgot their password sets a new one from the emailed link', async ({ page }) => {
+  const email = uniqueEmail();
+  const newPassword = 'amber lantern quietly drifts';
+  await signUp(page, email);
+  await page.goto('/sign-in');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await hydrated(page);
+  const main = page.getByRole('main');
+  await main.getByLabel('Email').fill(email);
+  await main.getByRole('button', { name: 'Send the link' }).click();
+  await expect(main.getByRole('status')).toContainText('If an account uses this address');
+  await expectNoAxeViolations(page);
+
+  await page.goto(`/dev/mailbox?to=${encodeURIComponent(email)}`);
+  const href = await page.getByRole('link', { name: /reset-password\?token=/ }).getAttribute('href');
+  const link = new URL(href!);
+  await page.goto(link.pathname + link.search);
+  await hydrated(page);
+  await page.getByRole('main').getByLabel('New password').fill(newPassword);
+  await page.getByRole('button', { name: 'Save the new password' }).click();
+  await expect(page.getByRole('main').getByRole('status')).toContainText('Your new password is saved');
+  await expectNoAxeViolations(page);
+
+  await signIn(page, email, newPassword);
+  await expect(page.locator('header')).toContainText('Maya');
+});
+
+test('a signed-in patient changes their password', async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await signIn(page, email, PASSWORD);
+  await expect(page.locator('header')).toContainText('Maya');
+  await page.goto('/account/password');
+  await hydrated(page);
+  const main = page.getByRole('main');
+  await main.getByLabel('Current password').fill(PASSWORD);
+  await main.getByLabel('New password').fill('amber lantern quietly drifts');
+  await main.getByRole('button', { name: 'Change password' }).click();
+  await expect(main.getByRole('status')).toContainText('Your password is changed');
+  await expectNoAxeViolations(page);
+});

@@ -69,3 +69,34 @@ pub async fn revoke_session(id: Uuid) -> Result<(), AppError> {
     tx.commit().await?;
     Ok(())
 }
+
+/// `POST /api/change_password`: needs the current password; other devices are signed out.
+#[server(prefix = "/api", endpoint = "change_password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    use crate::server::auth::session::{current_request_meta, require_user};
+    use crate::server::services::passwords;
+    use crate::server::state::AppState;
+    let user = require_user()?;
+    let state = AppState::current()?;
+    passwords::change(&state, user, &current_password, &new_password, &current_request_meta()).await
+}
+
+/// `POST /api/request_password_reset`: always answers the same, known email or not.
+#[server(prefix = "/api", endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use crate::server::auth::session::current_request_meta;
+    use crate::server::services::passwords;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    passwords::request_reset(&state, &email, &current_request_meta()).await
+}
+
+/// `POST /api/reset_password`: a new password from a reset link's token.
+#[server(prefix = "/api", endpoint = "reset_password")]
+pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
+    use crate::server::auth::session::current_request_meta;
+    use crate::server::services::passwords;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    passwords::reset(&state, &token, &new_password, &current_request_meta()).await
+}

@@ -10,6 +10,7 @@ mod demo_data;
 mod email_verification;
 mod health;
 mod pages;
+mod passwords;
 mod schema;
 mod startup_errors;
 mod transactions;

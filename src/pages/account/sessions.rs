@@ -30,7 +30,10 @@ fn SessionList() -> impl IntoView {
     view! {
         <section class="stack">
             <h1>"Your sessions"</h1>
-            <p>"These devices are signed in to your account. Sign out any you do not recognise, then change your password."</p>
+            <p>
+                "These devices are signed in to your account. Sign out any you do not recognise, then "
+                <a href="/account/password">"change your password"</a> "."
+            </p>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match sessions.await {

@@ -3,6 +3,7 @@
 pub mod about;
 pub mod dev_mailbox;
 pub mod error;
+pub mod forgot_password;
 pub mod home;
 pub mod not_found;
 pub mod sign_in;

@@ -34,6 +34,7 @@ pub fn SignInPage() -> impl IntoView {
                     errors=messages_for(outcome, "password")
                 />
                 <button type="submit" class="button" disabled=move || action.pending().get()>"Sign in"</button>
+                <p><A href="/forgot-password">"Forgot your password?"</A></p>
                 <p>"New here? " <A href="/sign-up">"Create an account"</A></p>
             </ActionForm>
         </section>

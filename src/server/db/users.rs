@@ -95,3 +95,14 @@ pub async fn mark_email_verified(conn: &mut PgConnection, user_id: Uuid) -> Resu
     sqlx::query!("UPDATE users SET is_email_verified = true WHERE id = $1", user_id).execute(conn).await?;
     Ok(())
 }
+
+pub async fn set_password(conn: &mut PgConnection, user_id: Uuid, password_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn password_hash(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1 AND deleted_at IS NULL", user_id)
+        .fetch_optional(conn)
+        .await
+}
