@@ -117,9 +117,6 @@ mod tests {
 
     #[test]
     fn internal_errors_reveal_nothing() {
-        assert_eq!(
-            AppError::Internal.to_string(),
-            "Something went wrong on our side. Please try again."
-        );
+        assert_eq!(AppError::Internal.to_string(), "Something went wrong on our side. Please try again.");
     }
 }

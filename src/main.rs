@@ -68,9 +68,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 db::migrate(&pool).await.map_err(|e| e.to_string())?;
             }
             let password = read_password()?;
-            let id = telehealth::server::services::admin::create_admin(&pool, &email, &password, &first_name, &last_name)
-                .await
-                .map_err(|e| describe(&e))?;
+            let id =
+                telehealth::server::services::admin::create_admin(&pool, &email, &password, &first_name, &last_name)
+                    .await
+                    .map_err(|e| describe(&e))?;
             println!("administrator {email} created ({id}); they will set up two-factor sign-in at first sign-in");
             Ok(())
         }
@@ -89,7 +90,10 @@ fn read_password() -> Result<String, String> {
         Ok(first)
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
         Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }

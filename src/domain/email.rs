@@ -95,9 +95,21 @@ mod tests {
 
     #[test]
     fn malformed_addresses_are_rejected_with_a_helpful_message() {
-        for bad in ["ana", "ana@", "@example.com", "ana@example", "ana@@example.com", "an a@example.com",
-                    "ana@exa mple.com", ".ana@example.com", "ana.@example.com", "a..b@example.com",
-                    "ana@-example.com", "ana@example.c0m", "ana@example.c"] {
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "ana@@example.com",
+            "an a@example.com",
+            "ana@exa mple.com",
+            ".ana@example.com",
+            "ana.@example.com",
+            "a..b@example.com",
+            "ana@-example.com",
+            "ana@example.c0m",
+            "ana@example.c",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Malformed), "{bad}");
         }
         assert_eq!(Email::parse("   "), Err(EmailError::Empty));

@@ -73,7 +73,9 @@ mod tests {
 
     #[test]
     fn names_from_many_languages_are_accepted() {
-        for name in ["Ana", "O'Neil", "Jean-Luc", "Zoë", "José María", "Nguyễn", "李", "प्रिया", "Åsa", "D’Souza", "St. John"] {
+        for name in
+            ["Ana", "O'Neil", "Jean-Luc", "Zoë", "José María", "Nguyễn", "李", "प्रिया", "Åsa", "D’Souza", "St. John"]
+        {
             assert!(PersonName::parse(name).is_ok(), "{name}");
         }
     }

@@ -137,11 +137,8 @@ vocabulary! {
 impl ConsultationStatus {
     /// Statuses that occupy the doctor's (and the patient's) time: the
     /// database's exclusion constraints apply to exactly these.
-    pub const ACTIVE: &'static [ConsultationStatus] = &[
-        ConsultationStatus::PendingPayment,
-        ConsultationStatus::Scheduled,
-        ConsultationStatus::InProgress,
-    ];
+    pub const ACTIVE: &'static [ConsultationStatus] =
+        &[ConsultationStatus::PendingPayment, ConsultationStatus::Scheduled, ConsultationStatus::InProgress];
 
     pub fn is_active(self) -> bool {
         Self::ACTIVE.contains(&self)
@@ -179,10 +176,7 @@ mod tests {
     fn serde_uses_the_same_spelling_as_sql() {
         let json = serde_json::to_string(&PaymentStatus::PartiallyRefunded).unwrap();
         assert_eq!(json, "\"partially_refunded\"");
-        assert_eq!(
-            serde_json::from_str::<ConsultationStatus>("\"no_show\"").unwrap(),
-            ConsultationStatus::NoShow
-        );
+        assert_eq!(serde_json::from_str::<ConsultationStatus>("\"no_show\"").unwrap(), ConsultationStatus::NoShow);
     }
 
     #[test]

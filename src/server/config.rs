@@ -129,15 +129,10 @@ impl Settings {
     pub fn load_from(env: &HashMap<String, String>) -> Result<Self, SettingsError> {
         use config::{Config, Environment as Env, File, FileFormat};
 
-        let runtime_file = env
-            .get("TELEHEALTH_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("Leptos.toml"));
-        let vars: config::Map<String, String> = env
-            .iter()
-            .filter(|(k, _)| k.starts_with("TELEHEALTH__"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let runtime_file =
+            env.get("TELEHEALTH_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("Leptos.toml"));
+        let vars: config::Map<String, String> =
+            env.iter().filter(|(k, _)| k.starts_with("TELEHEALTH__")).map(|(k, v)| (k.clone(), v.clone())).collect();
 
         let mut builder = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
@@ -154,10 +149,8 @@ impl Settings {
                 .set_override("database.url", url.as_str())
                 .map_err(|e| SettingsError::Invalid(e.to_string()))?;
         }
-        let settings: Settings = builder
-            .build()
-            .and_then(Config::try_deserialize)
-            .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        let settings: Settings =
+            builder.build().and_then(Config::try_deserialize).map_err(|e| SettingsError::Invalid(e.to_string()))?;
         settings.validate()
     }
 

@@ -48,9 +48,8 @@ pub struct Application {
 /// Leptos's own options: cargo-leptos passes them as `LEPTOS_*` variables;
 /// without them (the binary run directly, tests) the project's defaults apply.
 pub fn leptos_options(settings: &Settings) -> LeptosOptions {
-    let from_env = std::env::var_os("LEPTOS_OUTPUT_NAME")
-        .and_then(|_| get_configuration(None).ok())
-        .map(|c| c.leptos_options);
+    let from_env =
+        std::env::var_os("LEPTOS_OUTPUT_NAME").and_then(|_| get_configuration(None).ok()).map(|c| c.leptos_options);
     let mut options = from_env.unwrap_or_else(|| {
         // cargo-leptos writes the content hashes of /pkg files next to the binary.
         let hashed = std::env::current_exe()
@@ -84,16 +83,18 @@ impl Application {
         }
 
         let addr = leptos_options.site_addr;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|e| StartupError::Bind { addr, reason: bind_reason(&e) })?;
+        let listener =
+            TcpListener::bind(addr).await.map_err(|e| StartupError::Bind { addr, reason: bind_reason(&e) })?;
         let addr = listener.local_addr().map_err(|e| StartupError::Bind { addr, reason: e.to_string() })?;
 
         let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
-        let jwt_secret = settings.security.jwt_secret.as_ref().ok_or(SettingsError::MissingSecret {
-            var: "TELEHEALTH__SECURITY__JWT_SECRET",
-        })?;
-        let mailer = Mailer::from_settings(&settings.mail, pool.clone()).map_err(|e| StartupError::Other(e.to_string()))?;
+        let jwt_secret = settings
+            .security
+            .jwt_secret
+            .as_ref()
+            .ok_or(SettingsError::MissingSecret { var: "TELEHEALTH__SECURITY__JWT_SECRET" })?;
+        let mailer =
+            Mailer::from_settings(&settings.mail, pool.clone()).map_err(|e| StartupError::Other(e.to_string()))?;
         let access_tokens = AccessTokens::new(jwt_secret, ACCESS_TOKEN_TTL)
             .map_err(|e| StartupError::Other(format!("the JWT secret cannot be used: {e}")))?;
         let state = AppState {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::auth::tokens::AccessTokens;
 use super::config::Settings;
-use super::integrations::mail::Mailer;
 use super::http::metrics::Metrics;
+use super::integrations::mail::Mailer;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -7,11 +7,7 @@ use std::time::Instant;
 const PASSWORD: &str = "violet kettle harbour sings";
 
 fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
 }
 
 fn urlencode(s: &str) -> String {
@@ -58,12 +54,7 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Respons
 
 /// Calls `/api/me` with exactly these cookies (no cookie store).
 async fn me_with(app: &TestApp, cookies: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .get(format!("{}/api/me", app.address))
-        .header("cookie", cookies)
-        .send()
-        .await
-        .unwrap()
+    reqwest::Client::new().get(format!("{}/api/me", app.address)).header("cookie", cookies).send().await.unwrap()
 }
 
 async fn signed_up_and_in(app: &TestApp, email: &str) -> HashMap<String, (String, String)> {
@@ -289,7 +280,10 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
     // The legitimate holder's newer token is dead too.
     let me: serde_json::Value = me_with(&app, &format!("th_refresh={current}")).await.json().await.unwrap();
     assert!(me.is_null());
-    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE revoked_at IS NULL").fetch_one(&app.pool).await.unwrap();
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE revoked_at IS NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(open, 0);
     assert_eq!(audit_count(&app, "auth.token_reuse").await, 1);
 }
@@ -372,19 +366,12 @@ async fn signing_out_everywhere_needs_a_session() {
     assert_eq!(res.status(), 401);
 }
 
-/// A client with its own cookie jar: one browser on one device.
 fn device(user_agent: &str) -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).user_agent(user_agent).build().unwrap()
+    browser(Some(user_agent))
 }
 
 async fn sign_in_on(app: &TestApp, client: &reqwest::Client, email: &str) {
-    let res = client
-        .post(format!("{}/api/sign_in", app.address))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[("email", email), ("password", PASSWORD)]))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form_as(client, "/api/sign_in", &form(&[("email", email), ("password", PASSWORD)])).await;
     assert_eq!(res.status(), 200);
 }
 
@@ -398,8 +385,7 @@ async fn my_sessions_lists_each_device_and_marks_this_one() {
     let (laptop, phone) = (device(FIREFOX), device(IPHONE));
     sign_in_on(&app, &laptop, "ana@example.com").await;
     sign_in_on(&app, &phone, "ana@example.com").await;
-    let list: serde_json::Value =
-        laptop.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
+    let list: serde_json::Value = app.get_json_as(&laptop, "/api/my_sessions").await;
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 2);
     let current: Vec<_> = list.iter().filter(|s| s["current"] == true).collect();
@@ -416,20 +402,14 @@ async fn signing_out_another_device_ends_only_that_device() {
     let (laptop, phone) = (device(FIREFOX), device(IPHONE));
     sign_in_on(&app, &laptop, "ana@example.com").await;
     sign_in_on(&app, &phone, "ana@example.com").await;
-    let list: serde_json::Value =
-        laptop.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
-    let phone_id = list.as_array().unwrap().iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
-    let res = laptop
-        .post(format!("{}/api/revoke_session", app.address))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("id={phone_id}"))
-        .send()
-        .await
-        .unwrap();
+    let list: serde_json::Value = app.get_json_as(&laptop, "/api/my_sessions").await;
+    let phone_id =
+        list.as_array().unwrap().iter().find(|s| s["current"] == false).unwrap()["id"].as_str().unwrap().to_owned();
+    let res = app.post_form_as(&laptop, "/api/revoke_session", &format!("id={phone_id}")).await;
     assert_eq!(res.status(), 200);
-    let phone_me: serde_json::Value = phone.get(format!("{}/api/me", app.address)).send().await.unwrap().json().await.unwrap();
+    let phone_me: serde_json::Value = app.get_json_as(&phone, "/api/me").await;
     assert!(phone_me.is_null(), "the phone is signed out");
-    let laptop_me: serde_json::Value = laptop.get(format!("{}/api/me", app.address)).send().await.unwrap().json().await.unwrap();
+    let laptop_me: serde_json::Value = app.get_json_as(&laptop, "/api/me").await;
     assert_eq!(laptop_me["first_name"], "Ana", "the laptop is not");
     assert_eq!(audit_count(&app, "auth.session_revoked").await, 1);
 }
@@ -442,19 +422,16 @@ async fn another_persons_session_cannot_be_revoked_or_even_seen() {
     let (ana, ben) = (device(FIREFOX), device(IPHONE));
     sign_in_on(&app, &ana, "ana@example.com").await;
     sign_in_on(&app, &ben, "ben@example.com").await;
-    let bens: serde_json::Value = ben.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
+    let bens: serde_json::Value = app.get_json_as(&ben, "/api/my_sessions").await;
     let ben_id = bens[0]["id"].as_str().unwrap().to_owned();
-    let res = ana
-        .post(format!("{}/api/revoke_session", app.address))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("id={ben_id}"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.post_form_as(&ana, "/api/revoke_session", &format!("id={ben_id}")).await;
     assert_eq!(res.status(), 404);
-    let ben_me: serde_json::Value = ben.get(format!("{}/api/me", app.address)).send().await.unwrap().json().await.unwrap();
-    assert_eq!(ben_me["first_name"], "Ana", "Ben's profile (also named Ana Silva) is untouched and he is still signed in");
-    let anas: serde_json::Value = ana.get(format!("{}/api/my_sessions", app.address)).send().await.unwrap().json().await.unwrap();
+    let ben_me: serde_json::Value = app.get_json_as(&ben, "/api/me").await;
+    assert_eq!(
+        ben_me["first_name"], "Ana",
+        "Ben's profile (also named Ana Silva) is untouched and he is still signed in"
+    );
+    let anas: serde_json::Value = app.get_json_as(&ana, "/api/my_sessions").await;
     assert!(anas.as_array().unwrap().iter().all(|s| s["id"] != ben_id.as_str()));
 }
 

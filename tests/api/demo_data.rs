@@ -6,7 +6,8 @@ use telehealth::server::db::demo;
 #[tokio::test]
 async fn demo_data_has_verified_doctors_in_many_zones_each_with_weekly_availability() {
     let app = spawn_app().await;
-    let outcome = demo::seed(&app.pool, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").await.unwrap();
+    let outcome =
+        demo::seed(&app.pool, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA").await.unwrap();
     assert!(outcome.created);
 
     let doctors: i64 = sqlx::query_scalar("SELECT count(*) FROM doctors WHERE is_verified AND is_available")
@@ -19,10 +20,8 @@ async fn demo_data_has_verified_doctors_in_many_zones_each_with_weekly_availabil
         .await
         .unwrap();
     assert!(zones >= 4, "{zones} timezones");
-    let specialties: i64 = sqlx::query_scalar("SELECT count(DISTINCT specialization) FROM doctors")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let specialties: i64 =
+        sqlx::query_scalar("SELECT count(DISTINCT specialization) FROM doctors").fetch_one(&app.pool).await.unwrap();
     assert!(specialties >= 10);
     let without_availability: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM doctors d WHERE NOT EXISTS (SELECT 1 FROM availability_slots a WHERE a.doctor_id = d.id)",
@@ -31,7 +30,8 @@ async fn demo_data_has_verified_doctors_in_many_zones_each_with_weekly_availabil
     .await
     .unwrap();
     assert_eq!(without_availability, 0);
-    let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin'").fetch_one(&app.pool).await.unwrap();
+    let admins: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(admins, 1);
     let patients: i64 =
         sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'patient'").fetch_one(&app.pool).await.unwrap();

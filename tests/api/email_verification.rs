@@ -89,7 +89,9 @@ async fn a_new_link_can_be_asked_for_once_the_cooldown_has_passed() {
     let (app, smtp) = app_with_smtp().await;
     sign_up(&app, "ana@example.com").await;
     smtp.wait_for("ana@example.com", 1).await;
-    let res = app.post_form("/api/sign_in", &format!("email=ana%40example.com&password={}", PASSWORD.replace(' ', "+"))).await;
+    let res = app
+        .post_form("/api/sign_in", &format!("email=ana%40example.com&password={}", PASSWORD.replace(' ', "+")))
+        .await;
     assert_eq!(res.status(), 200);
 
     let too_soon = app.post_form("/api/resend_verification", "").await;

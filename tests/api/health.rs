@@ -84,12 +84,7 @@ async fn behind_tls_every_response_asks_for_https() {
 #[tokio::test]
 async fn a_client_supplied_request_id_is_kept() {
     let app = spawn_app().await;
-    let res = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .header("x-request-id", "trace-me-123")
-        .send()
-        .await
-        .unwrap();
+    let res =
+        app.client.get(format!("{}/healthz", app.address)).header("x-request-id", "trace-me-123").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-me-123");
 }

@@ -85,11 +85,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)
     let address = format!("http://{}", app.addr());
     let pool = app.pool().clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
     TestApp { address, pool, client, db }
 }
 
@@ -106,6 +103,33 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+}
+
+/// A client with its own cookie jar: one browser on one device.
+pub fn browser(user_agent: Option<&str>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder().cookie_store(true);
+    if let Some(ua) = user_agent {
+        builder = builder.user_agent(ua.to_owned());
+    }
+    builder.build().unwrap()
+}
+
+impl TestApp {
+    /// A form POST from the given browser.
+    pub async fn post_form_as(&self, client: &reqwest::Client, path: &str, body: &str) -> reqwest::Response {
+        client
+            .post(format!("{}{}", self.address, path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A GET from the given browser, its body as JSON.
+    pub async fn get_json_as(&self, client: &reqwest::Client, path: &str) -> serde_json::Value {
+        client.get(format!("{}{}", self.address, path)).send().await.expect("request sent").json().await.expect("JSON")
     }
 }
 
@@ -216,8 +240,11 @@ impl SmtpServer {
     /// Waits (up to 5 s) for the `n`-th message to `to` and returns it.
     pub async fn wait_for(&self, to: &str, n: usize) -> String {
         for _ in 0..200 {
-            let mut found: Vec<String> =
-                self.messages().into_iter().filter(|m| m.to_lowercase().contains(&format!("to: {}", to.to_lowercase()))).collect();
+            let mut found: Vec<String> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m.to_lowercase().contains(&format!("to: {}", to.to_lowercase())))
+                .collect();
             if found.len() >= n {
                 found.sort();
                 return found.swap_remove(0);
@@ -252,7 +279,8 @@ pub fn decode_quoted_printable(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(b);
                 i += 3;
                 continue;

@@ -19,17 +19,11 @@ async fn sign_up(app: &TestApp, email: &str) {
 }
 
 fn device() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).build().unwrap()
+    browser(None)
 }
 
 async fn post(app: &TestApp, client: &reqwest::Client, path: &str, body: String) -> reqwest::Response {
-    client
-        .post(format!("{}{path}", app.address))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    app.post_form_as(client, path, &body).await
 }
 
 async fn sign_in(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::StatusCode {
@@ -37,8 +31,7 @@ async fn sign_in(app: &TestApp, client: &reqwest::Client, email: &str, password:
 }
 
 async fn signed_in(app: &TestApp, client: &reqwest::Client) -> bool {
-    let me: serde_json::Value = client.get(format!("{}/api/me", app.address)).send().await.unwrap().json().await.unwrap();
-    !me.is_null()
+    !app.get_json_as(client, "/api/me").await.is_null()
 }
 
 #[tokio::test]
@@ -47,7 +40,13 @@ async fn changing_the_password_needs_the_current_one() {
     sign_up(&app, "ana@example.com").await;
     let laptop = device();
     assert_eq!(sign_in(&app, &laptop, "ana@example.com", PASSWORD).await, 200);
-    let res = post(&app, &laptop, "/api/change_password", format!("current_password=guess+work+here+ok&new_password={}", enc(NEW_PASSWORD))).await;
+    let res = post(
+        &app,
+        &laptop,
+        "/api/change_password",
+        format!("current_password=guess+work+here+ok&new_password={}", enc(NEW_PASSWORD)),
+    )
+    .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("current_password"));
     assert_eq!(sign_in(&app, &device(), "ana@example.com", PASSWORD).await, 200, "the old password still works");
@@ -60,7 +59,13 @@ async fn changing_the_password_signs_out_the_other_devices_but_not_this_one() {
     let (laptop, phone) = (device(), device());
     sign_in(&app, &laptop, "ana@example.com", PASSWORD).await;
     sign_in(&app, &phone, "ana@example.com", PASSWORD).await;
-    let res = post(&app, &laptop, "/api/change_password", format!("current_password={}&new_password={}", enc(PASSWORD), enc(NEW_PASSWORD))).await;
+    let res = post(
+        &app,
+        &laptop,
+        "/api/change_password",
+        format!("current_password={}&new_password={}", enc(PASSWORD), enc(NEW_PASSWORD)),
+    )
+    .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert!(signed_in(&app, &laptop).await);
     assert!(!signed_in(&app, &phone).await);
@@ -74,7 +79,13 @@ async fn a_weak_new_password_is_refused_next_to_its_field() {
     sign_up(&app, "ana@example.com").await;
     let laptop = device();
     sign_in(&app, &laptop, "ana@example.com", PASSWORD).await;
-    let res = post(&app, &laptop, "/api/change_password", format!("current_password={}&new_password=password1234", enc(PASSWORD))).await;
+    let res = post(
+        &app,
+        &laptop,
+        "/api/change_password",
+        format!("current_password={}&new_password=password1234", enc(PASSWORD)),
+    )
+    .await;
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
     assert!(body["detail"]["new_password"][0].as_str().unwrap().contains("too common"));
@@ -124,12 +135,15 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let message = smtp.messages().into_iter().find(|m| m.contains("Reset your Telehealth password")).unwrap();
     let token = reset_token(&message);
 
-    let res = post(&app, &device(), "/api/reset_password", format!("token={token}&new_password={}", enc(NEW_PASSWORD))).await;
+    let res =
+        post(&app, &device(), "/api/reset_password", format!("token={token}&new_password={}", enc(NEW_PASSWORD))).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert!(!signed_in(&app, &phone).await, "every session ended");
     assert_eq!(sign_in(&app, &device(), "ana@example.com", NEW_PASSWORD).await, 200);
 
-    let again = post(&app, &device(), "/api/reset_password", format!("token={token}&new_password=another+fine+long+phrase")).await;
+    let again =
+        post(&app, &device(), "/api/reset_password", format!("token={token}&new_password=another+fine+long+phrase"))
+            .await;
     assert_eq!(again.status(), 422);
     assert!(again.text().await.unwrap().contains("already been used"));
 }
@@ -145,7 +159,13 @@ async fn a_reset_link_older_than_thirty_minutes_is_refused() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let res = post(&app, &device(), "/api/reset_password", format!("token={}&new_password={}", reset_token(&message), enc(NEW_PASSWORD))).await;
+    let res = post(
+        &app,
+        &device(),
+        "/api/reset_password",
+        format!("token={}&new_password={}", reset_token(&message), enc(NEW_PASSWORD)),
+    )
+    .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("expired"));
     assert_eq!(sign_in(&app, &device(), "ana@example.com", PASSWORD).await, 200, "the password is unchanged");

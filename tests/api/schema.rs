@@ -63,9 +63,8 @@ async fn booking_a_doctor_for_an_overlapping_active_time_is_rejected() {
     let (ana, ben) = (insert_user(&app.pool, "patient").await, insert_user(&app.pool, "patient").await);
     insert_consultation(&app.pool, ana, doctor, "2030-03-04 10:00Z", 30, "scheduled").await.unwrap();
 
-    let err = insert_consultation(&app.pool, ben, doctor, "2030-03-04 10:15Z", 30, "pending_payment")
-        .await
-        .unwrap_err();
+    let err =
+        insert_consultation(&app.pool, ben, doctor, "2030-03-04 10:15Z", 30, "pending_payment").await.unwrap_err();
     assert_eq!(constraint_of(&err), "consultations_no_doctor_overlap");
 }
 
@@ -134,18 +133,12 @@ async fn an_unknown_consultation_status_or_type_is_rejected() {
 async fn updated_at_moves_on_update() {
     let app = spawn_app().await;
     let user = insert_user(&app.pool, "patient").await;
-    let before: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT updated_at FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let before: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT updated_at FROM users WHERE id = $1").bind(user).fetch_one(&app.pool).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     sqlx::query("UPDATE users SET is_email_verified = true WHERE id = $1").bind(user).execute(&app.pool).await.unwrap();
-    let after: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT updated_at FROM users WHERE id = $1")
-        .bind(user)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let after: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT updated_at FROM users WHERE id = $1").bind(user).fetch_one(&app.pool).await.unwrap();
     assert!(after > before, "updated_at {after} should be later than {before}");
 }
 
@@ -179,23 +172,22 @@ async fn an_audit_row_for_a_month_without_a_partition_still_lands() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let partition: String = sqlx::query_scalar(
-        "SELECT tableoid::regclass::text FROM audit_logs WHERE action = 'test.far_future'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let partition: String =
+        sqlx::query_scalar("SELECT tableoid::regclass::text FROM audit_logs WHERE action = 'test.far_future'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(partition, "audit_logs_default");
 
     // Creating that month's partition later moves the row into it.
-    let created: bool = sqlx::query_scalar("SELECT ensure_audit_log_partition('2031-07-01')").fetch_one(&app.pool).await.unwrap();
+    let created: bool =
+        sqlx::query_scalar("SELECT ensure_audit_log_partition('2031-07-01')").fetch_one(&app.pool).await.unwrap();
     assert!(created);
-    let partition: String = sqlx::query_scalar(
-        "SELECT tableoid::regclass::text FROM audit_logs WHERE action = 'test.far_future'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let partition: String =
+        sqlx::query_scalar("SELECT tableoid::regclass::text FROM audit_logs WHERE action = 'test.far_future'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(partition, "audit_logs_y2031m07");
 }
 
@@ -246,7 +238,8 @@ async fn a_payment_cannot_name_another_patient_than_its_consultation() {
     let app = spawn_app().await;
     let doctor = insert_doctor(&app.pool).await;
     let (ana, ben) = (insert_user(&app.pool, "patient").await, insert_user(&app.pool, "patient").await);
-    let consultation = insert_consultation(&app.pool, ana, doctor, "2030-03-04 10:00Z", 30, "pending_payment").await.unwrap();
+    let consultation =
+        insert_consultation(&app.pool, ana, doctor, "2030-03-04 10:00Z", 30, "pending_payment").await.unwrap();
     let err = sqlx::query(
         "INSERT INTO payments (consultation_id, patient_id, doctor_id, amount, currency) VALUES ($1, $2, $3, 80.00, 'EUR')",
     )

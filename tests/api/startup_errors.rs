@@ -36,7 +36,10 @@ fn assert_one_clear_line(out: &Output, needle: &str) {
 async fn an_unreachable_database_is_one_clear_line() {
     let out = run_binary(
         &[],
-        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing"), ("TELEHEALTH__DATABASE__CONNECT_TIMEOUT_SECS", "2")],
+        &[
+            ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/nothing"),
+            ("TELEHEALTH__DATABASE__CONNECT_TIMEOUT_SECS", "2"),
+        ],
     )
     .await;
     assert_one_clear_line(&out, "cannot reach the database at 127.0.0.1:1/nothing");
@@ -72,13 +75,16 @@ async fn a_failed_migration_is_one_clear_line_and_changes_nothing() {
     sqlx::query("CREATE TABLE users (id int)").execute(&pool).await.unwrap();
     let out = run_binary(&["migrate"], &[("DATABASE_URL", &db.url)]).await;
     assert_one_clear_line(&out, "database migration failed");
-    let doctors_exist: bool = sqlx::query_scalar("SELECT to_regclass('doctors') IS NOT NULL").fetch_one(&pool).await.unwrap();
+    let doctors_exist: bool =
+        sqlx::query_scalar("SELECT to_regclass('doctors') IS NOT NULL").fetch_one(&pool).await.unwrap();
     assert!(!doctors_exist, "the failed migration rolled back");
 }
 
 #[tokio::test]
 async fn a_bad_setting_is_one_clear_line() {
-    let out = run_binary(&[], &[("DATABASE_URL", "postgres://x@127.0.0.1/db"), ("TELEHEALTH__APP__ENVIRONMENT", "staging")]).await;
+    let out =
+        run_binary(&[], &[("DATABASE_URL", "postgres://x@127.0.0.1/db"), ("TELEHEALTH__APP__ENVIRONMENT", "staging")])
+            .await;
     assert_one_clear_line(&out, "invalid settings");
 }
 
@@ -126,11 +132,12 @@ async fn create_admin_makes_a_verified_admin_from_the_command_line() {
     let out = create_admin(&db, "ops@example.com", "violet kettle harbour sings").await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    let (role, verified, hash): (String, bool, String) =
-        sqlx::query_as("SELECT role::text, is_email_verified, password_hash FROM users WHERE email = 'ops@example.com'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (role, verified, hash): (String, bool, String) = sqlx::query_as(
+        "SELECT role::text, is_email_verified, password_hash FROM users WHERE email = 'ops@example.com'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(role, "admin");
     assert!(verified);
     assert!(hash.starts_with("$argon2id$"));

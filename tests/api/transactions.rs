@@ -22,10 +22,8 @@ async fn the_acting_user_is_set_for_that_transaction_only() {
 
     // The next transaction on a (possibly the same) pooled connection starts anonymous.
     let mut tx = db::begin(&app.pool, None).await.unwrap();
-    let user: Option<String> = sqlx::query_scalar("SELECT current_setting('app.user_id', true)")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    let user: Option<String> =
+        sqlx::query_scalar("SELECT current_setting('app.user_id', true)").fetch_one(&mut *tx).await.unwrap();
     assert_eq!(user.unwrap_or_default(), "");
 }
 

@@ -83,11 +83,9 @@ impl AccessTokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            }
+        decode::<Claims>(token, &self.decoding, &self.validation).map(|data| data.claims).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid,
         })
     }
 }
@@ -125,7 +123,10 @@ mod tests {
     fn an_expired_token_is_refused() {
         let t = tokens();
         let long_ago = chrono::Utc::now() - chrono::Duration::hours(1);
-        assert_eq!(t.verify(&t.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Patient, long_ago)), Err(TokenError::Expired));
+        assert_eq!(
+            t.verify(&t.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Patient, long_ago)),
+            Err(TokenError::Expired)
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ pub const DEMO_ADMIN_EMAIL: &str = "admin@example.com";
 
 const FIRST_NAMES: &[&str] = &[
     "Amara", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Isla", "Jonas", "Kavya", "Liam", "Maya",
-    "Noah", "Olivia", "Priya", "Quinn", "Rafael", "Sofia", "Tariq", "Uma", "Victor", "Wen", "Ximena", "Yusuf",
-    "Zara", "Arjun", "Beatriz", "Callum", "Daniela", "Emeka", "Freya",
+    "Noah", "Olivia", "Priya", "Quinn", "Rafael", "Sofia", "Tariq", "Uma", "Victor", "Wen", "Ximena", "Yusuf", "Zara",
+    "Arjun", "Beatriz", "Callum", "Daniela", "Emeka", "Freya",
 ];
 const LAST_NAMES: &[&str] = &[
     "Okafor", "Schmidt", "Nguyen", "Patel", "Rossi", "Haddad", "Kim", "Tanaka", "Murray", "Berg", "Iyer", "Walsh",
@@ -24,8 +24,17 @@ const LAST_NAMES: &[&str] = &[
     "Demir", "Ali", "Menon", "Silva", "Fraser", "Moreno", "Eze", "Larsen",
 ];
 const SPECIALTIES: &[&str] = &[
-    "General Practice", "Internal Medicine", "Pediatrics", "Dermatology", "Cardiology", "Psychiatry",
-    "Obstetrics and Gynecology", "Endocrinology", "Neurology", "Orthopedics", "Otolaryngology (ENT)",
+    "General Practice",
+    "Internal Medicine",
+    "Pediatrics",
+    "Dermatology",
+    "Cardiology",
+    "Psychiatry",
+    "Obstetrics and Gynecology",
+    "Endocrinology",
+    "Neurology",
+    "Orthopedics",
+    "Otolaryngology (ENT)",
     "Ophthalmology",
 ];
 /// (IANA timezone, currency, fee in minor-unit-free decimal)

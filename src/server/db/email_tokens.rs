@@ -27,7 +27,11 @@ pub async fn insert(
 }
 
 /// When the user was last sent a link for this purpose.
-pub async fn last_sent_at(conn: &mut PgConnection, user_id: Uuid, purpose: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn last_sent_at(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    purpose: &str,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT max(created_at) AS "sent_at" FROM email_tokens WHERE user_id = $1 AND purpose = $2"#,
         user_id,
@@ -46,7 +50,11 @@ pub struct TokenRow {
 }
 
 /// The link's row, locked until the transaction ends (single use under concurrency).
-pub async fn lock_by_hash(conn: &mut PgConnection, purpose: &str, hash: &[u8]) -> Result<Option<TokenRow>, sqlx::Error> {
+pub async fn lock_by_hash(
+    conn: &mut PgConnection,
+    purpose: &str,
+    hash: &[u8],
+) -> Result<Option<TokenRow>, sqlx::Error> {
     sqlx::query_as!(
         TokenRow,
         "SELECT id, user_id, expires_at, used_at FROM email_tokens WHERE purpose = $1 AND token_hash = $2 FOR UPDATE",

@@ -16,8 +16,5 @@ pub async fn platform_stats(conn: &mut PgConnection) -> Result<PlatformFigures, 
     )
     .fetch_one(conn)
     .await?;
-    Ok(PlatformFigures {
-        verified_doctors: row.verified_doctors,
-        specialties: row.specialties,
-    })
+    Ok(PlatformFigures { verified_doctors: row.verified_doctors, specialties: row.specialties })
 }

@@ -4,7 +4,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 /// Until when this key is locked out, if it is.
-pub async fn locked_until(conn: &mut PgConnection, scope: &str, key: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn locked_until(
+    conn: &mut PgConnection,
+    scope: &str,
+    key: &str,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let until = sqlx::query_scalar!(
         "SELECT locked_until FROM auth_throttle WHERE scope = $1 AND key = $2 AND locked_until > now()",
         scope,

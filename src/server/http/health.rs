@@ -21,9 +21,6 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             tracing::warn!(error = %db::one_line(&e), "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "error" })))
         }
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "database": "timeout" })),
-        ),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "timeout" }))),
     }
 }

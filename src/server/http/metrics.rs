@@ -73,18 +73,25 @@ impl Metrics {
             for ((method, route), h) in latency.iter() {
                 let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
                 for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}", h.counts[i]);
+                    let _ = writeln!(
+                        out,
+                        "http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                        h.counts[i]
+                    );
                 }
                 let _ = writeln!(out, "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
                 let _ = writeln!(out, "http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
                 let _ = writeln!(out, "http_request_duration_seconds_count{{{labels}}} {}", h.count);
             }
         }
-        out.push_str("# HELP http_requests_in_flight Requests being served now.\n# TYPE http_requests_in_flight gauge\n");
+        out.push_str(
+            "# HELP http_requests_in_flight Requests being served now.\n# TYPE http_requests_in_flight gauge\n",
+        );
         let _ = writeln!(out, "http_requests_in_flight {}", self.in_flight.load(Ordering::Relaxed));
         out.push_str("# HELP db_pool_connections Database connections by state.\n# TYPE db_pool_connections gauge\n");
         let _ = writeln!(out, "db_pool_connections{{state=\"idle\"}} {pool_idle}");
-        let _ = writeln!(out, "db_pool_connections{{state=\"in_use\"}} {}", (pool_size as usize).saturating_sub(pool_idle));
+        let _ =
+            writeln!(out, "db_pool_connections{{state=\"in_use\"}} {}", (pool_size as usize).saturating_sub(pool_idle));
         let _ = writeln!(out, "db_pool_connections{{state=\"max\"}} {pool_max}");
         if let Some(started) = self.started.and_then(|s| s.duration_since(UNIX_EPOCH).ok()) {
             out.push_str("# HELP process_start_time_seconds Start time of the process since the Unix epoch.\n");
@@ -102,11 +109,13 @@ fn escape(label: &str) -> String {
 /// Middleware: counts and times every request under its route template.
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| if req.uri().path().starts_with("/pkg/") { "/pkg/*".into() } else { "unmatched".into() });
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| {
+        if req.uri().path().starts_with("/pkg/") {
+            "/pkg/*".into()
+        } else {
+            "unmatched".into()
+        }
+    });
     metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let res = next.run(req).await;

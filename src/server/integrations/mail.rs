@@ -41,7 +41,8 @@ impl Mailer {
                     .map_err(|e| MailError::Settings(format!("mail.smtp_url: {e}")))?
                     .timeout(Some(std::time::Duration::from_secs(10)))
                     .build();
-                let from = settings.from.parse::<Mailbox>().map_err(|e| MailError::Settings(format!("mail.from: {e}")))?;
+                let from =
+                    settings.from.parse::<Mailbox>().map_err(|e| MailError::Settings(format!("mail.from: {e}")))?;
                 Ok(Mailer::Smtp { transport, from })
             }
         }

@@ -19,8 +19,8 @@ pub async fn create_admin(
     last_name: &str,
 ) -> Result<Uuid, AppError> {
     let email = Email::parse(email).map_err(|e| AppError::field("email", e.to_string()))?;
-    let new_password =
-        NewPassword::parse(password_input, Some(email.as_str())).map_err(|e| AppError::field("password", e.to_string()))?;
+    let new_password = NewPassword::parse(password_input, Some(email.as_str()))
+        .map_err(|e| AppError::field("password", e.to_string()))?;
     let first = PersonName::parse(first_name).map_err(|e| AppError::field("first_name", e.to_string()))?;
     let last = PersonName::parse(last_name).map_err(|e| AppError::field("last_name", e.to_string()))?;
     let hash = password::hash(new_password.expose().to_owned()).await?;

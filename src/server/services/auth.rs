@@ -58,7 +58,9 @@ pub struct IssuedSession {
 
 /// Validates every field at once, so the form can show all its messages.
 #[allow(clippy::type_complexity)]
-fn validate_sign_up(input: &SignUp) -> Result<(Email, NewPassword, PersonName, PersonName, &'static str, Role), AppError> {
+fn validate_sign_up(
+    input: &SignUp,
+) -> Result<(Email, NewPassword, PersonName, PersonName, &'static str, Role), AppError> {
     let mut errors = crate::error::FieldErrors::new();
     let mut fail = |field: &str, message: String| errors.entry(field.to_owned()).or_default().push(message);
     let email = Email::parse(&input.email).map_err(|e| fail("email", e.to_string())).ok();
@@ -121,9 +123,7 @@ pub async fn sign_up(state: &AppState, input: SignUp, meta: &RequestMeta) -> Res
 async fn dummy_hash() -> PasswordHashString {
     static DUMMY: tokio::sync::OnceCell<PasswordHashString> = tokio::sync::OnceCell::const_new();
     DUMMY
-        .get_or_init(|| async {
-            password::hash(random_token()).await.expect("hashing a random string succeeds")
-        })
+        .get_or_init(|| async { password::hash(random_token()).await.expect("hashing a random string succeeds") })
         .await
         .clone()
 }
@@ -138,7 +138,12 @@ fn throttle_keys(email: &str, meta: &RequestMeta) -> Vec<(&'static str, String)>
 
 /// Checks the password and opens a session. Wrong credentials, unknown
 /// emails and locked-out keys all take the same path and the same time.
-pub async fn sign_in(state: &AppState, email: &str, password_input: &str, meta: &RequestMeta) -> Result<IssuedSession, AppError> {
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password_input: &str,
+    meta: &RequestMeta,
+) -> Result<IssuedSession, AppError> {
     if email.trim().is_empty() {
         return Err(AppError::field("email", "Enter your email address."));
     }
@@ -192,7 +197,11 @@ pub async fn sign_in(state: &AppState, email: &str, password_input: &str, meta: 
         }
     };
     if !account.is_active {
-        let entry = meta.audit("auth.sign_in_refused", "user").by(account.id).on(account.id).details(json!({ "reason": "inactive" }));
+        let entry = meta
+            .audit("auth.sign_in_refused", "user")
+            .by(account.id)
+            .on(account.id)
+            .details(json!({ "reason": "inactive" }));
         db::audit::record(&mut tx, &entry).await?;
         tx.commit().await?;
         return Err(AppError::field("email", "This account has been deactivated. Please contact support."));
@@ -220,8 +229,8 @@ async fn open_session(
 ) -> Result<IssuedSession, AppError> {
     let now = Utc::now();
     let refresh_token = random_token();
-    let expires_at = family_expires_at
-        .unwrap_or_else(|| now + chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default());
+    let expires_at =
+        family_expires_at.unwrap_or_else(|| now + chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default());
     sessions::insert(
         conn,
         &sessions::NewSession {
@@ -262,7 +271,11 @@ fn idle_limit(state: &AppState) -> chrono::Duration {
 
 /// Exchanges a refresh token for a new pair (rotation). Reuse of an already
 /// rotated token revokes its whole family.
-pub async fn refresh(state: &AppState, refresh_token: &str, meta: &RequestMeta) -> Result<Result<IssuedSession, RefreshRefused>, AppError> {
+pub async fn refresh(
+    state: &AppState,
+    refresh_token: &str,
+    meta: &RequestMeta,
+) -> Result<Result<IssuedSession, RefreshRefused>, AppError> {
     let mut tx = db::begin(&state.pool, None).await?;
     let Some(row) = sessions::lock_by_token_hash(&mut tx, &digest(refresh_token)).await? else {
         return Ok(Err(RefreshRefused::Unknown));
@@ -299,7 +312,8 @@ pub async fn refresh(state: &AppState, refresh_token: &str, meta: &RequestMeta) 
         return Ok(Err(RefreshRefused::Revoked));
     };
     sessions::mark_rotated(&mut tx, row.id).await?;
-    let issued = open_session(&mut tx, state, row.user_id, account.role, row.family_id, Some(row.expires_at), meta).await?;
+    let issued =
+        open_session(&mut tx, state, row.user_id, account.role, row.family_id, Some(row.expires_at), meta).await?;
     tx.commit().await?;
     Ok(Ok(issued))
 }
@@ -320,7 +334,8 @@ pub async fn sign_out(state: &AppState, user_id: Uuid, family_id: Uuid, meta: &R
 pub async fn sign_out_everywhere(state: &AppState, user_id: Uuid, meta: &RequestMeta) -> Result<u64, AppError> {
     let mut tx = db::begin(&state.pool, None).await?;
     let revoked = sessions::revoke_all_for_user(&mut tx, user_id, "sign_out_everywhere", None).await?;
-    let entry = meta.audit("auth.sign_out_everywhere", "user").by(user_id).on(user_id).details(json!({ "sessions": revoked }));
+    let entry =
+        meta.audit("auth.sign_out_everywhere", "user").by(user_id).on(user_id).details(json!({ "sessions": revoked }));
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(revoked)

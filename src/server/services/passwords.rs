@@ -61,12 +61,20 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
     };
     let summary = users::summary(&mut tx, account.id).await?;
     let token = random_token();
-    email_tokens::insert(&mut tx, account.id, email_tokens::RESET_PASSWORD, &digest(&token), Utc::now() + RESET_LINK_LIFETIME)
+    email_tokens::insert(
+        &mut tx,
+        account.id,
+        email_tokens::RESET_PASSWORD,
+        &digest(&token),
+        Utc::now() + RESET_LINK_LIFETIME,
+    )
+    .await?;
+    db::audit::record(&mut tx, &meta.audit("auth.password_reset_requested", "user").by(account.id).on(account.id))
         .await?;
-    db::audit::record(&mut tx, &meta.audit("auth.password_reset_requested", "user").by(account.id).on(account.id)).await?;
     tx.commit().await?;
 
-    let (to, first_name) = summary.map(|s| (s.email, s.first_name)).unwrap_or_else(|| (email.to_owned(), String::new()));
+    let (to, first_name) =
+        summary.map(|s| (s.email, s.first_name)).unwrap_or_else(|| (email.to_owned(), String::new()));
     let link = format!("{}/reset-password?token={token}", state.settings.app.public_url.trim_end_matches('/'));
     let message = Email {
         to,
@@ -88,14 +96,21 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
 /// Sets a new password from a reset link; ends every session of the account.
 pub async fn reset(state: &AppState, token: &str, new_password: &str, meta: &RequestMeta) -> Result<(), AppError> {
     let mut tx = db::begin(&state.pool, None).await?;
-    let Some(row) = email_tokens::lock_by_hash(&mut tx, email_tokens::RESET_PASSWORD, &digest(token.trim())).await? else {
+    let Some(row) = email_tokens::lock_by_hash(&mut tx, email_tokens::RESET_PASSWORD, &digest(token.trim())).await?
+    else {
         return Err(AppError::field("token", "This reset link is not valid. Ask for a new one."));
     };
     if row.used_at.is_some() {
-        return Err(AppError::field("token", "This reset link has already been used. Ask for a new one if you need to."));
+        return Err(AppError::field(
+            "token",
+            "This reset link has already been used. Ask for a new one if you need to.",
+        ));
     }
     if row.expires_at <= Utc::now() {
-        return Err(AppError::field("token", "This reset link has expired (links last 30 minutes). Ask for a new one."));
+        return Err(AppError::field(
+            "token",
+            "This reset link has expired (links last 30 minutes). Ask for a new one.",
+        ));
     }
     let account = users::summary(&mut tx, row.user_id).await?.ok_or(AppError::NotFound)?;
     let new_password = NewPassword::parse(new_password, Some(&account.email))

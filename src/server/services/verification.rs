@@ -18,7 +18,8 @@ const LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(48);
 /// returns the token to put in the email (sent after commit).
 pub async fn issue(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<String, sqlx::Error> {
     let token = random_token();
-    email_tokens::insert(conn, user_id, email_tokens::VERIFY_EMAIL, &digest(&token), Utc::now() + LINK_LIFETIME).await?;
+    email_tokens::insert(conn, user_id, email_tokens::VERIFY_EMAIL, &digest(&token), Utc::now() + LINK_LIFETIME)
+        .await?;
     Ok(token)
 }
 
@@ -41,11 +42,18 @@ pub async fn send(state: &AppState, to: &str, first_name: &str, token: &str) {
 /// Marks the address of the link's user as verified. The link works once.
 pub async fn verify(state: &AppState, token: &str, meta: &RequestMeta) -> Result<(), AppError> {
     let mut tx = db::begin(&state.pool, None).await?;
-    let Some(row) = email_tokens::lock_by_hash(&mut tx, email_tokens::VERIFY_EMAIL, &digest(token.trim())).await? else {
-        return Err(AppError::field("token", "This link is not valid. Check that you copied all of it, or ask for a new one."));
+    let Some(row) = email_tokens::lock_by_hash(&mut tx, email_tokens::VERIFY_EMAIL, &digest(token.trim())).await?
+    else {
+        return Err(AppError::field(
+            "token",
+            "This link is not valid. Check that you copied all of it, or ask for a new one.",
+        ));
     };
     if row.used_at.is_some() {
-        return Err(AppError::field("token", "This link has already been used. Your address may already be confirmed: try signing in."));
+        return Err(AppError::field(
+            "token",
+            "This link has already been used. Your address may already be confirmed: try signing in.",
+        ));
     }
     if row.expires_at <= Utc::now() {
         return Err(AppError::field("token", "This link has expired. Sign in and ask for a new one."));
