@@ -168,3 +168,30 @@ test('a signed-in patient changes their password', async ({ page }) => {
   await expect(main.getByRole('status').filter({ hasText: 'Your password is changed' })).toBeVisible();
   await expectNoAxeViolations(page);
 });
+
+test('an idle patient is warned a minute before automatic logoff, and then signed out', async ({ page }) => {
+  await page.clock.install();
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await signIn(page, email, PASSWORD);
+  await expect(page.locator('header')).toContainText('Maya');
+  await page.goto('/account/password');
+  await hydrated(page);
+  await page.getByRole('main').getByLabel('Current password').fill('half typed');
+
+  // The browser's own deadline is 13 minutes (the server's 15 less its 2-minute lag).
+  await page.clock.fastForward('12:05');
+  const warning = page.getByRole('alertdialog', { name: 'Are you still there?' });
+  await expect(warning).toContainText('signed out in');
+  await expect(warning).toContainText('changes you have not sent');
+  await expect(warning.getByRole('button', { name: 'Stay signed in' })).toBeFocused();
+  await expectNoAxeViolations(page);
+  await warning.getByRole('button', { name: 'Stay signed in' }).click();
+  await expect(warning).toHaveCount(0);
+
+  await page.clock.fastForward('13:05');
+  await expect(page).toHaveURL(/\/sign-in\?reason=idle$/);
+  await expect(page.getByRole('main').getByRole('status').filter({ hasText: 'You were signed out after a while without activity' })).toBeVisible();
+  await expect.poll(async () => (await page.request.get('/api/me')).json()).toBeNull();
+  await expectNoAxeViolations(page);
+});

@@ -16,6 +16,8 @@ pub struct SignedInUser {
     pub timezone: String,
     pub is_email_verified: bool,
     pub mfa_enabled: bool,
+    /// After this long without activity the server ends the session.
+    pub idle_timeout_secs: u32,
 }
 
 /// `POST /api/sign_up`: a new patient or doctor account (unverified).
@@ -95,6 +97,7 @@ pub async fn me() -> Result<Option<SignedInUser>, AppError> {
         timezone: s.timezone,
         is_email_verified: s.is_email_verified,
         mfa_enabled: s.mfa_enabled,
+        idle_timeout_secs: state.settings.security.idle_timeout_minutes * 60,
     }))
 }
 

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::auth::{me, ResendVerification, SignOut, SignedInUser};
+use crate::components::idle::IdleWatch;
 use crate::error::AppError;
 use crate::pages::public::error::ErrorPage;
 
@@ -19,6 +20,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         <SiteHeader/>
         <main id="main" class="site-main" tabindex="-1">
             <VerifyEmailBanner/>
+            <SessionWatch/>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors/> }>{children()}</ErrorBoundary>
         </main>
         <SiteFooter/>
@@ -90,6 +92,22 @@ fn AccountLinks() -> impl IntoView {
                         <li><A href="/sign-up">"Create account"</A></li>
                     }
                     .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Watches a signed-in person's inactivity (automatic logoff).
+#[component]
+fn SessionWatch() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(user)) => view! { <IdleWatch timeout_secs=user.idle_timeout_secs/> }.into_any(),
+                    _ => ().into_any(),
                 }
             })}
         </Transition>

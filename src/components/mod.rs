@@ -3,4 +3,5 @@
 pub mod browser;
 pub mod form;
 pub mod guard;
+pub mod idle;
 pub mod layout;

@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
-use crate::api::auth::SignIn;
+use crate::api::auth::{SignIn, SignOut};
 use crate::components::form::{messages_for, FormAlert, Outcome, TextField};
 use crate::domain::Role;
 
@@ -10,6 +11,14 @@ use crate::domain::Role;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
+    let idle = move || use_query_map().read().get("reason").as_deref() == Some("idle");
+    // Arriving here after automatic logoff: make sure the server session is over too.
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if idle() {
+            sign_out.dispatch(SignOut {});
+        }
+    });
     let outcome: Outcome<Role> = Signal::derive(move || action.value().get());
     Effect::new(move |_| {
         if let Some(Ok(_)) = outcome.get() {
@@ -23,6 +32,12 @@ pub fn SignInPage() -> impl IntoView {
         <Title text="Sign in"/>
         <section class="stack narrow">
             <h1>"Sign in"</h1>
+            <Show when=idle>
+                <p class="alert info" role="status">
+                    "You were signed out after a while without activity, to protect your health information. "
+                    "Anything you had typed but not sent was not saved."
+                </p>
+            </Show>
             <ActionForm action=action attr:class="stack" attr:novalidate=true>
                 <FormAlert outcome/>
                 <TextField name="email" label="Email" kind="email" autocomplete="username" errors=messages_for(outcome, "email")/>
