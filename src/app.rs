@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
-use crate::pages::account::{password::ChangePasswordPage, sessions::SessionsPage};
+use crate::pages::account::{password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
 use crate::pages::public::forgot_password::{ForgotPasswordPage, ResetPasswordPage};
 use crate::pages::public::{
     about::AboutPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dev/mailbox") view=DevMailboxPage/>
                     <Route path=path!("/account/sessions") view=SessionsPage/>
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
+                    <Route path=path!("/account/profile") view=ProfilePage/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                 </Routes>

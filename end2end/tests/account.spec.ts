@@ -195,3 +195,31 @@ test('an idle patient is warned a minute before automatic logoff, and then signe
   await expect.poll(async () => (await page.request.get('/api/me')).json()).toBeNull();
   await expectNoAxeViolations(page);
 });
+
+test('a patient edits their profile and a bad phone number is explained next to the field', async ({ page, browserErrors }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await signIn(page, email, PASSWORD);
+  await page.locator('header').getByRole('link', { name: 'Profile' }).click();
+  await hydrated(page);
+  const main = page.getByRole('main');
+  await expect(main.getByLabel('First name')).toHaveValue('Maya');
+  await expectNoAxeViolations(page);
+
+  await main.getByLabel('Phone').fill('0207 946 0958');
+  await main.getByRole('button', { name: 'Save profile' }).click();
+  await expect(main.getByText('Start with + and your country code')).toBeVisible();
+  await expect(main.getByLabel('Phone')).toHaveAttribute('aria-invalid', 'true');
+  await expect(main.getByLabel('Phone')).toHaveValue('0207 946 0958');
+  await expectBrowserError(browserErrors, { text: /status of 422/, url: new URL('/api/update_profile', page.url()).href });
+
+  await main.getByLabel('Phone').fill('+44 20 7946 0958');
+  await main.getByLabel('Country').fill('GB');
+  await main.getByLabel('Postal code').fill('SW1A 1AA');
+  await main.getByRole('button', { name: 'Save profile' }).click();
+  await expect(main.getByRole('status').filter({ hasText: 'Your profile is saved' })).toBeVisible();
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole('main').getByLabel('Phone')).toHaveValue('+442079460958');
+  await expectNoAxeViolations(page);
+});

@@ -100,3 +100,56 @@ pub async fn reset_password(token: String, new_password: String) -> Result<(), A
     let state = AppState::current()?;
     passwords::reset(&state, &token, &new_password, &current_request_meta()).await
 }
+
+/// My profile as the edit form shows it (empty strings for unset fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileForm {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub date_of_birth: String,
+    pub gender: String,
+    pub address: String,
+    pub city: String,
+    pub state: String,
+    pub country: String,
+    pub pincode: String,
+    pub timezone: String,
+    pub preferred_language: String,
+}
+
+/// `GET /api/my_profile`
+#[server(prefix = "/api", endpoint = "my_profile", input = leptos::server_fn::codec::GetUrl)]
+pub async fn my_profile() -> Result<ProfileForm, AppError> {
+    use crate::server::auth::session::require_user;
+    use crate::server::services::profile;
+    use crate::server::state::AppState;
+    let user = require_user()?;
+    let state = AppState::current()?;
+    let p = profile::load(&state, user).await?;
+    Ok(ProfileForm {
+        first_name: p.first_name,
+        last_name: p.last_name,
+        phone: p.phone.unwrap_or_default(),
+        date_of_birth: p.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+        gender: p.gender.unwrap_or_default(),
+        address: p.address.unwrap_or_default(),
+        city: p.city.unwrap_or_default(),
+        state: p.state.unwrap_or_default(),
+        country: p.country.unwrap_or_default(),
+        pincode: p.pincode.unwrap_or_default(),
+        timezone: p.timezone,
+        preferred_language: p.preferred_language,
+    })
+}
+
+/// `POST /api/update_profile`: every field checked; all messages at once.
+#[server(prefix = "/api", endpoint = "update_profile")]
+pub async fn update_profile(profile: ProfileForm) -> Result<(), AppError> {
+    use crate::server::auth::session::{current_request_meta, require_user};
+    use crate::server::services::profile as service;
+    use crate::server::state::AppState;
+    let user = require_user()?;
+    let state = AppState::current()?;
+    service::save(&state, user, &profile, &current_request_meta()).await
+}

@@ -27,6 +27,13 @@ pub fn TextField(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = true)] required: bool,
     errors: Signal<Vec<String>>,
+    /// The input's name when it differs from `name` (nested server-function
+    /// arguments: `profile[phone]`).
+    #[prop(optional)]
+    form_name: Option<&'static str>,
+    /// The initial value (kept when the form is sent and refused).
+    #[prop(optional, into)]
+    value: Option<String>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
     let error_id = format!("{id}-error");
@@ -50,8 +57,9 @@ pub fn TextField(
             {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
             <input
                 id=id
-                name=name
+                name=form_name.unwrap_or(name)
                 type=kind
+                value=value
                 autocomplete=autocomplete
                 required=required
                 aria-invalid=move || (!errors.get().is_empty()).then_some("true")

@@ -78,6 +78,7 @@ fn AccountLinks() -> impl IntoView {
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(user)) => view! {
+                        <li><A href="/account/profile">"Profile"</A></li>
                         <li><A href="/account/sessions">"Sessions"</A></li>
                         <li class="account">
                             <span class="muted">{user.first_name}</span>

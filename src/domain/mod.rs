@@ -5,6 +5,7 @@ pub mod device;
 pub mod email;
 pub mod password;
 pub mod person;
+pub mod profile;
 pub mod timezone;
 pub mod vocabulary;
 

@@ -11,6 +11,7 @@ mod email_verification;
 mod health;
 mod pages;
 mod passwords;
+mod profile;
 mod schema;
 mod startup_errors;
 mod transactions;

@@ -1,4 +1,5 @@
 //! Pages about the signed-in person's own account.
 
 pub mod password;
+pub mod profile;
 pub mod sessions;

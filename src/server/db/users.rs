@@ -106,3 +106,57 @@ pub async fn password_hash(conn: &mut PgConnection, user_id: Uuid) -> Result<Opt
         .fetch_optional(conn)
         .await
 }
+
+/// The personal details of a profile, as stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileDetails {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub date_of_birth: Option<chrono::NaiveDate>,
+    pub gender: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub country: Option<String>,
+    pub pincode: Option<String>,
+    pub timezone: String,
+    pub preferred_language: String,
+}
+
+pub async fn profile(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<ProfileDetails>, sqlx::Error> {
+    sqlx::query_as!(
+        ProfileDetails,
+        r#"SELECT first_name, last_name, phone, date_of_birth, gender, address, city, state, country, pincode,
+                  timezone, preferred_language
+           FROM profiles WHERE user_id = $1 AND deleted_at IS NULL"#,
+        user_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn update_profile(conn: &mut PgConnection, user_id: Uuid, p: &ProfileDetails) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE profiles SET first_name = $2, last_name = $3, phone = $4, date_of_birth = $5, gender = $6,
+                  address = $7, city = $8, state = $9, country = $10, pincode = $11, timezone = $12,
+                  preferred_language = $13
+           WHERE user_id = $1 AND deleted_at IS NULL"#,
+        user_id,
+        p.first_name,
+        p.last_name,
+        p.phone,
+        p.date_of_birth,
+        p.gender,
+        p.address,
+        p.city,
+        p.state,
+        p.country,
+        p.pincode,
+        p.timezone,
+        p.preferred_language
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
