@@ -21,7 +21,8 @@ pg_bin() {
 # Runs a PostgreSQL server command as the owner of the data directory:
 # as root that is the 'postgres' user (initdb refuses root), otherwise ourselves.
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be allowed into the current directory.
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # The project-local data directory of the private cluster (kept between runs).

@@ -89,10 +89,8 @@ pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestMet
 pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let meta = request_meta(req.headers(), peer);
-    let (user, cookies) = match authenticate(&state, req.headers(), &meta).await {
-        Ok(found) => found,
-        Err(_) => (None, Vec::new()), // database down: anonymous for now, cookies kept
-    };
+    // Database down: anonymous for now, cookies kept (no Set-Cookie).
+    let (user, cookies) = authenticate(&state, req.headers(), &meta).await.unwrap_or_default();
     if let Some(user) = user {
         req.extensions_mut().insert(user);
     }
