@@ -245,6 +245,21 @@ async fn a_deactivated_account_cannot_sign_in() {
 }
 
 #[tokio::test]
+async fn deactivating_an_account_ends_its_live_sessions_at_once() {
+    let app = spawn_app().await;
+    let cookies = signed_up_and_in(&app, "ana@example.com").await;
+    let jar = format!("th_access={}; th_refresh={}", cookies["th_access"].0, cookies["th_refresh"].0);
+    assert!(!me_with(&app, &jar).await.json::<serde_json::Value>().await.unwrap().is_null());
+    let sessions = |jar: String| {
+        let url = format!("{}/api/my_sessions", app.address);
+        async move { reqwest::Client::new().get(url).header("cookie", jar).send().await.unwrap().status() }
+    };
+    assert_eq!(sessions(jar.clone()).await, 200);
+    sqlx::query("UPDATE users SET is_active = false").execute(&app.pool).await.unwrap();
+    assert_eq!(sessions(jar).await, 401, "the still-valid access token no longer works");
+}
+
+#[tokio::test]
 async fn an_expired_access_token_is_refreshed_and_the_refresh_token_rotates() {
     let app = spawn_app().await;
     let cookies = signed_up_and_in(&app, "ana@example.com").await;

@@ -91,6 +91,8 @@ pub async fn revoke_all_for_user(
 #[derive(Debug, Clone)]
 pub struct FamilyState {
     pub user_id: Uuid,
+    /// The account may act: active and not deleted.
+    pub user_active: bool,
     pub revoked: bool,
     pub expires_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
@@ -99,8 +101,10 @@ pub struct FamilyState {
 pub async fn family_state(conn: &mut PgConnection, family_id: Uuid) -> Result<Option<FamilyState>, sqlx::Error> {
     sqlx::query_as!(
         FamilyState,
-        r#"SELECT user_id, revoked_at IS NOT NULL AS "revoked!", expires_at, last_seen_at
-           FROM sessions WHERE family_id = $1 ORDER BY created_at DESC LIMIT 1"#,
+        r#"SELECT s.user_id, (u.is_active AND u.deleted_at IS NULL) AS "user_active!",
+                  s.revoked_at IS NOT NULL AS "revoked!", s.expires_at, s.last_seen_at
+           FROM sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.family_id = $1 ORDER BY s.created_at DESC LIMIT 1"#,
         family_id
     )
     .fetch_optional(conn)

@@ -341,13 +341,16 @@ pub async fn sign_out_everywhere(state: &AppState, user_id: Uuid, meta: &Request
     Ok(revoked)
 }
 
-/// Whether a family may still act: not revoked, not expired, not idle.
+/// Whether a family may still act: its account active, not revoked, not
+/// expired, not idle. (Deactivating an account therefore ends its sessions
+/// at their next request, not when their access token runs out.)
 /// Notes the activity when it may.
 pub async fn check_family(state: &AppState, user_id: Uuid, family_id: Uuid) -> Result<bool, AppError> {
     let mut conn = state.pool.acquire().await?;
     let Some(family) = sessions::family_state(&mut conn, family_id).await? else { return Ok(false) };
     let now = Utc::now();
     let alive = family.user_id == user_id
+        && family.user_active
         && !family.revoked
         && family.expires_at > now
         && family.last_seen_at + idle_limit(state) > now;
