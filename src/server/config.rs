@@ -48,6 +48,8 @@ pub struct ServerSettings {
     pub shutdown_grace_secs: u64,
     pub request_timeout_secs: u64,
     pub behind_tls: bool,
+    /// Peers whose X-Forwarded-For header names the real client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -142,6 +144,8 @@ impl Settings {
                     .prefix_separator("__")
                     .separator("__")
                     .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies")
                     .source(Some(vars)),
             );
         if let Some(url) = env.get("DATABASE_URL").filter(|u| !u.is_empty()) {
@@ -226,6 +230,16 @@ mod tests {
         assert_eq!(s.database.max_connections, 42);
         assert_eq!(s.server.addr, Some("0.0.0.0:8080".parse().unwrap()));
         assert_eq!(s.database_url().unwrap().expose(), "postgres://x@127.0.0.1/db");
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_comma_separated_list() {
+        let s = Settings::load_from(&env(&[("TELEHEALTH__SERVER__TRUSTED_PROXIES", "127.0.0.1,10.0.0.2")])).unwrap();
+        assert_eq!(
+            s.server.trusted_proxies,
+            vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap(), "10.0.0.2".parse().unwrap()]
+        );
+        assert!(Settings::load_from(&env(&[])).unwrap().server.trusted_proxies.is_empty());
     }
 
     #[test]

@@ -458,3 +458,36 @@ async fn the_sessions_page_asks_strangers_to_sign_in() {
     assert!(res.text().await.unwrap().contains("Please sign in"));
     assert_eq!(app.get("/api/my_sessions").await.status(), 401);
 }
+
+async fn signed_in_from(app: &TestApp, forwarded_for: &str) -> String {
+    sign_up(app, "ana@example.com", PASSWORD).await;
+    let res = app
+        .client
+        .post(format!("{}/api/sign_in", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", forwarded_for)
+        .body(form(&[("email", "ana@example.com"), ("password", PASSWORD)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    sqlx::query_scalar("SELECT host(ip_address) FROM audit_logs WHERE action = 'auth.sign_in'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_address_is_recorded() {
+    let app = spawn_app_with(|env| {
+        env.insert("TELEHEALTH__SERVER__TRUSTED_PROXIES".into(), "127.0.0.1".into());
+    })
+    .await;
+    assert_eq!(signed_in_from(&app, "198.51.100.7, 203.0.113.7").await, "203.0.113.7");
+}
+
+#[tokio::test]
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored() {
+    let app = spawn_app().await;
+    assert_eq!(signed_in_from(&app, "203.0.113.7").await, "127.0.0.1");
+}

@@ -73,10 +73,32 @@ pub fn respond_with_cookies(cookies: [HeaderValue; 2]) {
     }
 }
 
-/// Where the request came from (the peer address; proxies are not trusted yet).
-pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestMeta {
+/// The client's address: the peer, unless the peer is a trusted proxy, in
+/// which case the right-most X-Forwarded-For entry that is not itself a
+/// trusted proxy (entries further left can be forged by the client).
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse().ok())
+        .collect();
+    Some(forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer))
+}
+
+/// Where the request came from.
+pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[std::net::IpAddr]) -> RequestMeta {
     RequestMeta {
-        ip: peer.map(|p| p.ip()),
+        ip: client_ip(peer.map(|p| p.ip()), headers, trusted),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -88,7 +110,7 @@ pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>) -> RequestMet
 /// cookies hold a live session, refreshing an expired access token.
 pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let meta = request_meta(req.headers(), peer);
+    let meta = request_meta(req.headers(), peer, &state.settings.server.trusted_proxies);
     // Database down: anonymous for now, cookies kept (no Set-Cookie).
     let (user, cookies) = authenticate(&state, req.headers(), &meta).await.unwrap_or_default();
     if let Some(user) = user {
@@ -150,7 +172,10 @@ pub fn current_request_meta() -> RequestMeta {
     match leptos::prelude::use_context::<http::request::Parts>() {
         Some(parts) => {
             let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-            request_meta(&parts.headers, peer)
+            let trusted = leptos::prelude::use_context::<AppState>()
+                .map(|s| s.settings.server.trusted_proxies.clone())
+                .unwrap_or_default();
+            request_meta(&parts.headers, peer, &trusted)
         }
         None => RequestMeta::default(),
     }
@@ -159,6 +184,22 @@ pub fn current_request_meta() -> RequestMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4, 203.0.113.9"));
+        // From the proxy: the right-most address it appended.
+        assert_eq!(client_ip(Some(proxy), &h, &[proxy]), Some("203.0.113.9".parse().unwrap()));
+        // From anyone else: the header is ignored.
+        let stranger: std::net::IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(client_ip(Some(stranger), &h, &[proxy]), Some(stranger));
+        // Through two trusted proxies, skip both.
+        let edge: std::net::IpAddr = "10.0.0.3".parse().unwrap();
+        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9, 10.0.0.3"));
+        assert_eq!(client_ip(Some(proxy), &h, &[proxy, edge]), Some("203.0.113.9".parse().unwrap()));
+    }
 
     #[test]
     fn a_cookie_is_found_among_others() {
