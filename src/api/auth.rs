@@ -55,11 +55,11 @@ pub async fn sign_in(email: String, password: String) -> Result<Role, AppError> 
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     use crate::server::auth::session::{clearing_cookies, current_request_meta, current_user, respond_with_cookies};
-    use crate::server::services::auth;
+    use crate::server::services::sessions;
     use crate::server::state::AppState;
     let state = AppState::current()?;
     if let Some(user) = current_user() {
-        auth::sign_out(&state, user.user_id, user.family_id, &current_request_meta()).await?;
+        sessions::sign_out(&state, user.user_id, user.family_id, &current_request_meta()).await?;
     }
     respond_with_cookies(clearing_cookies(&state));
     Ok(())
@@ -69,11 +69,11 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<u64, AppError> {
     use crate::server::auth::session::{clearing_cookies, current_request_meta, require_user, respond_with_cookies};
-    use crate::server::services::auth;
+    use crate::server::services::sessions;
     use crate::server::state::AppState;
     let state = AppState::current()?;
     let user = require_user()?;
-    let revoked = auth::sign_out_everywhere(&state, user.user_id, &current_request_meta()).await?;
+    let revoked = sessions::sign_out_everywhere(&state, user.user_id, &current_request_meta()).await?;
     respond_with_cookies(clearing_cookies(&state));
     Ok(revoked)
 }

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::server::services::auth::{self as auth_service, IssuedSession, RefreshRefused, RequestMeta};
+use crate::server::services::auth::RequestMeta;
+use crate::server::services::sessions::{self as auth_service, IssuedSession, RefreshRefused};
 use crate::server::state::AppState;
 
 pub const ACCESS_COOKIE: &str = "th_access";

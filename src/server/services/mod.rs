@@ -4,4 +4,5 @@ pub mod admin;
 pub mod auth;
 pub mod passwords;
 pub mod profile;
+pub mod sessions;
 pub mod verification;
