@@ -121,4 +121,5 @@ async fn the_development_mailbox_shows_what_the_dev_transport_sent() {
 async fn the_development_mailbox_does_not_exist_with_real_mail() {
     let (app, _smtp) = app_with_smtp().await;
     assert_eq!(app.get("/api/dev_mailbox").await.status(), 404);
+    assert_eq!(app.get("/dev/mailbox").await.status(), 404, "nor does its page");
 }

@@ -29,7 +29,11 @@ pub fn DevMailboxPage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => {
+                            // 404 outside development, like any page that does not exist.
+                            super::set_status(e.status_code());
+                            view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any()
+                        }
                     }
                 })}
             </Suspense>
