@@ -4,21 +4,6 @@ use crate::helpers::*;
 use std::collections::HashMap;
 use std::time::Instant;
 
-const PASSWORD: &str = "violet kettle harbour sings";
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The cookies a response sets: name -> (value, attributes).
 fn set_cookies(res: &reqwest::Response) -> HashMap<String, (String, String)> {
     res.headers()
@@ -33,19 +18,9 @@ fn set_cookies(res: &reqwest::Response) -> HashMap<String, (String, String)> {
         .collect()
 }
 
+/// Signs Ana up from India (her browser says the legacy "Asia/Calcutta").
 async fn sign_up(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    app.post_form(
-        "/api/sign_up",
-        &form(&[
-            ("email", email),
-            ("password", password),
-            ("first_name", "Ana"),
-            ("last_name", "Silva"),
-            ("timezone", "Asia/Calcutta"),
-            ("role", "patient"),
-        ]),
-    )
-    .await
+    sign_up_patient(app, email, password, "Asia/Calcutta").await
 }
 
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {

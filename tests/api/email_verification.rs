@@ -2,8 +2,6 @@
 
 use crate::helpers::*;
 
-const PASSWORD: &str = "violet kettle harbour sings";
-
 async fn app_with_smtp() -> (TestApp, SmtpServer) {
     let smtp = SmtpServer::start().await;
     let url = smtp.url();
@@ -17,12 +15,7 @@ async fn app_with_smtp() -> (TestApp, SmtpServer) {
 }
 
 async fn sign_up(app: &TestApp, email: &str) {
-    let body = format!(
-        "email={}&password={}&first_name=Ana&last_name=Silva&timezone=Europe%2FLondon&role=patient",
-        email.replace('@', "%40"),
-        PASSWORD.replace(' ', "+")
-    );
-    let res = app.post_form("/api/sign_up", &body).await;
+    let res = sign_up_patient(app, email, PASSWORD, "Europe/London").await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
 }
 

@@ -96,14 +96,38 @@ impl TestApp {
     }
 
     pub async fn post_form(&self, path: &str, body: &str) -> reqwest::Response {
-        self.client
-            .post(format!("{}{}", self.address, path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.to_owned())
-            .send()
-            .await
-            .expect("request sent")
+        self.post_form_as(&self.client, path, body).await
     }
+}
+
+/// The password of the accounts the tests make (long, uncommon: accepted).
+pub const PASSWORD: &str = "violet kettle harbour sings";
+
+/// An `application/x-www-form-urlencoded` body.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Signs up the patient Ana Silva with this email, password and timezone.
+pub async fn sign_up_patient(app: &TestApp, email: &str, password: &str, timezone: &str) -> reqwest::Response {
+    let body = form(&[
+        ("email", email),
+        ("password", password),
+        ("first_name", "Ana"),
+        ("last_name", "Silva"),
+        ("timezone", timezone),
+        ("role", "patient"),
+    ]);
+    app.post_form("/api/sign_up", &body).await
 }
 
 /// A client with its own cookie jar: one browser on one device.

@@ -2,20 +2,10 @@
 
 use crate::helpers::*;
 
-const PASSWORD: &str = "violet kettle harbour sings";
 const NEW_PASSWORD: &str = "amber lantern quietly drifts";
 
-fn enc(s: &str) -> String {
-    s.replace('%', "%25").replace(' ', "+").replace('@', "%40").replace('&', "%26").replace('=', "%3D")
-}
-
 async fn sign_up(app: &TestApp, email: &str) {
-    let body = format!(
-        "email={}&password={}&first_name=Ana&last_name=Silva&timezone=UTC&role=patient",
-        enc(email),
-        enc(PASSWORD)
-    );
-    assert_eq!(app.post_form("/api/sign_up", &body).await.status(), 200);
+    assert_eq!(sign_up_patient(app, email, PASSWORD, "UTC").await.status(), 200);
 }
 
 fn device() -> reqwest::Client {
@@ -27,7 +17,9 @@ async fn post(app: &TestApp, client: &reqwest::Client, path: &str, body: String)
 }
 
 async fn sign_in(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::StatusCode {
-    post(app, client, "/api/sign_in", format!("email={}&password={}", enc(email), enc(password))).await.status()
+    post(app, client, "/api/sign_in", format!("email={}&password={}", urlencode(email), urlencode(password)))
+        .await
+        .status()
 }
 
 async fn signed_in(app: &TestApp, client: &reqwest::Client) -> bool {
@@ -44,7 +36,7 @@ async fn changing_the_password_needs_the_current_one() {
         &app,
         &laptop,
         "/api/change_password",
-        format!("current_password=guess+work+here+ok&new_password={}", enc(NEW_PASSWORD)),
+        format!("current_password=guess+work+here+ok&new_password={}", urlencode(NEW_PASSWORD)),
     )
     .await;
     assert_eq!(res.status(), 422);
@@ -63,7 +55,7 @@ async fn changing_the_password_signs_out_the_other_devices_but_not_this_one() {
         &app,
         &laptop,
         "/api/change_password",
-        format!("current_password={}&new_password={}", enc(PASSWORD), enc(NEW_PASSWORD)),
+        format!("current_password={}&new_password={}", urlencode(PASSWORD), urlencode(NEW_PASSWORD)),
     )
     .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
@@ -83,7 +75,7 @@ async fn a_weak_new_password_is_refused_next_to_its_field() {
         &app,
         &laptop,
         "/api/change_password",
-        format!("current_password={}&new_password=password1234", enc(PASSWORD)),
+        format!("current_password={}&new_password=password1234", urlencode(PASSWORD)),
     )
     .await;
     assert_eq!(res.status(), 422);
@@ -136,7 +128,8 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let token = reset_token(&message);
 
     let res =
-        post(&app, &device(), "/api/reset_password", format!("token={token}&new_password={}", enc(NEW_PASSWORD))).await;
+        post(&app, &device(), "/api/reset_password", format!("token={token}&new_password={}", urlencode(NEW_PASSWORD)))
+            .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert!(!signed_in(&app, &phone).await, "every session ended");
     assert_eq!(sign_in(&app, &device(), "ana@example.com", NEW_PASSWORD).await, 200);
@@ -163,7 +156,7 @@ async fn a_reset_link_older_than_thirty_minutes_is_refused() {
         &app,
         &device(),
         "/api/reset_password",
-        format!("token={}&new_password={}", reset_token(&message), enc(NEW_PASSWORD)),
+        format!("token={}&new_password={}", reset_token(&message), urlencode(NEW_PASSWORD)),
     )
     .await;
     assert_eq!(res.status(), 422);

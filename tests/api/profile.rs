@@ -2,11 +2,8 @@
 
 use crate::helpers::*;
 
-const PASSWORD: &str = "violet kettle harbour sings";
-
 async fn signed_in_patient(app: &TestApp) -> reqwest::Client {
-    let body = "email=ana%40example.com&password=violet+kettle+harbour+sings&first_name=Ana&last_name=Silva&timezone=UTC&role=patient";
-    assert_eq!(app.post_form("/api/sign_up", body).await.status(), 200);
+    assert_eq!(sign_up_patient(app, "ana@example.com", PASSWORD, "UTC").await.status(), 200);
     let client = browser(None);
     let res = app
         .post_form_as(
