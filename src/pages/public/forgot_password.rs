@@ -40,10 +40,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let token = move || use_query_map().read().get("token").unwrap_or_default();
     let action = ServerAction::<ResetPassword>::new();
     let outcome: Outcome<()> = Signal::derive(move || action.value().get());
-    let link_problem = move || match outcome.get() {
-        Some(Err(e)) => e.field_messages("token").first().cloned(),
-        _ => None,
-    };
+    // What is wrong with the link, when the server says so.
+    let link_problem = messages_for(outcome, "token");
     view! {
         <Title text="Choose a new password"/>
         <section class="stack narrow">
@@ -53,8 +51,8 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 fallback=move || view! {
                     <ActionForm action=action attr:class="stack" attr:novalidate=true>
                         <FormAlert outcome/>
-                        <Show when=move || link_problem().is_some()>
-                            <p class="alert error" role="alert">{link_problem} " " <A href="/forgot-password">"Ask for a new link"</A></p>
+                        <Show when=move || !link_problem.get().is_empty()>
+                            <p class="alert error" role="alert">{move || link_problem.get().join(" ")} " " <A href="/forgot-password">"Ask for a new link"</A></p>
                         </Show>
                         <input type="hidden" name="token" prop:value=token/>
                         <TextField name="new_password" label="New password" kind="password" autocomplete="new-password"

@@ -4,7 +4,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::VerifyEmail;
-use crate::components::form::{FormAlert, Outcome};
+use crate::components::form::{messages_for, FormAlert, Outcome};
 
 /// Where the link in the verification email leads. Confirming is a button
 /// (a POST): mail scanners that follow links do not use the link up.
@@ -13,10 +13,8 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let token = move || use_query_map().read().get("token").unwrap_or_default();
     let action = ServerAction::<VerifyEmail>::new();
     let outcome: Outcome<()> = Signal::derive(move || action.value().get());
-    let problem = move || match outcome.get() {
-        Some(Err(e)) => e.field_messages("token").first().cloned(),
-        _ => None,
-    };
+    // What is wrong with the link, when the server says so.
+    let problem = messages_for(outcome, "token");
     view! {
         <Title text="Confirm your email address"/>
         <section class="stack narrow">
@@ -26,8 +24,8 @@ pub fn VerifyEmailPage() -> impl IntoView {
                 fallback=move || view! {
                     <ActionForm action=action attr:class="stack">
                         <FormAlert outcome/>
-                        <Show when=move || problem().is_some()>
-                            <p class="alert error" role="alert">{problem}</p>
+                        <Show when=move || !problem.get().is_empty()>
+                            <p class="alert error" role="alert">{move || problem.get().join(" ")}</p>
                         </Show>
                         <input type="hidden" name="token" prop:value=token/>
                         <p>"Press the button to confirm that this address is yours."</p>
