@@ -6,7 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
-use crate::pages::account::{password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
+use crate::pages::account::{mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
+use crate::pages::admin::users::AdminUsersPage;
 use crate::pages::public::forgot_password::{ForgotPasswordPage, ResetPasswordPage};
 use crate::pages::public::{
     about::AboutPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
@@ -60,6 +61,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/sessions") view=SessionsPage/>
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
                     <Route path=path!("/account/profile") view=ProfilePage/>
+                    <Route path=path!("/account/mfa") view=MfaPage/>
+                    <Route path=path!("/admin/users") view=AdminUsersPage/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                 </Routes>

@@ -22,6 +22,9 @@ pub enum AppError {
     /// 403: signed in, but this is not yours to see or do.
     #[error("You do not have access to this.")]
     Forbidden,
+    /// 403: an administrator without two-step verification; set it up first.
+    #[error("Set up two-step verification before you use the administration pages.")]
+    MfaRequired,
     /// 404: it does not exist (or you may not know that it does).
     #[error("Not found.")]
     NotFound,
@@ -65,7 +68,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Unauthorized => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::MfaRequired => 403,
             AppError::NotFound => 404,
             AppError::Validation(_) => 422,
             AppError::Conflict(_) => 409,

@@ -39,16 +39,52 @@ pub async fn sign_up(
     Ok(())
 }
 
-/// `POST /api/sign_in`: opens a session and sets its cookies.
+/// Where signing in stands after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum SignInOutcome {
+    SignedIn {
+        role: Role,
+    },
+    /// The password was right; now a code from the authenticator app (or a
+    /// recovery code), within five minutes.
+    CodeNeeded,
+}
+
+/// `POST /api/sign_in`: checks the password; opens a session and sets its
+/// cookies, or (with two-step verification on) sets the challenge cookie.
 #[server(prefix = "/api", endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String) -> Result<Role, AppError> {
-    use crate::server::auth::session::{current_request_meta, respond_with_cookies, session_cookies};
-    use crate::server::services::auth;
+pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, AppError> {
+    use crate::server::auth::session::{challenge_cookie, current_request_meta, respond_with_cookies, session_cookies};
+    use crate::server::services::auth::{self, SignInStep};
     use crate::server::state::AppState;
     let state = AppState::current()?;
-    let issued = auth::sign_in(&state, &email, &password, &current_request_meta()).await?;
-    respond_with_cookies(session_cookies(&state, &issued));
-    Ok(issued.role)
+    match auth::sign_in(&state, &email, &password, &current_request_meta()).await? {
+        SignInStep::Session(issued) => {
+            respond_with_cookies(session_cookies(&state, &issued));
+            Ok(SignInOutcome::SignedIn { role: issued.role })
+        }
+        SignInStep::SecondFactor { challenge } => {
+            respond_with_cookies([challenge_cookie(&state, Some(&challenge))]);
+            Ok(SignInOutcome::CodeNeeded)
+        }
+    }
+}
+
+/// `POST /api/sign_in_code`: the second step, with a TOTP or recovery code.
+#[server(prefix = "/api", endpoint = "sign_in_code")]
+pub async fn sign_in_code(code: String) -> Result<SignInOutcome, AppError> {
+    use crate::server::auth::session::{
+        challenge_cookie, current_request_meta, request_cookie, respond_with_cookies, session_cookies, CHALLENGE_COOKIE,
+    };
+    use crate::server::services::mfa;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let challenge = request_cookie(CHALLENGE_COOKIE);
+    let issued = mfa::complete_sign_in(&state, challenge.as_deref(), &code, &current_request_meta()).await?;
+    let [access, refresh] = session_cookies(&state, &issued);
+    respond_with_cookies([access, refresh, challenge_cookie(&state, None)]);
+    Ok(SignInOutcome::SignedIn { role: issued.role })
 }
 
 /// `POST /api/sign_out`: ends this device's session.

@@ -2,5 +2,7 @@
 //! server side, maps the error. Nothing else.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
+pub mod mfa;
 pub mod platform;

@@ -41,3 +41,21 @@ pub fn mark_hydrated() {
         let _ = root.set_attribute("data-hydrated", "true");
     }
 }
+
+/// Moves the keyboard focus to the element with this id (after the current
+/// render, so an element that is just appearing is there).
+pub fn focus_element(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}

@@ -33,3 +33,56 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
         </Suspense>
     }
 }
+
+/// Pages for administrators: anyone else gets 403 (or the sign-in prompt),
+/// and an administrator without two-step verification is sent to set it up.
+#[component]
+pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
+    use crate::domain::Role;
+    let me = expect_context::<MeResource>();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(user)) if user.role == Role::Admin && user.mfa_enabled => children().into_any(),
+                        Ok(Some(user)) if user.role == Role::Admin => {
+                            set_status(403);
+                            view! {
+                                <section class="stack narrow">
+                                    <h1>"Two-step verification needed"</h1>
+                                    <p>"Administrators must turn on two-step verification first."</p>
+                                    <p><a class="button" href="/account/mfa">"Set it up"</a></p>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                        Ok(Some(_)) => {
+                            set_status(403);
+                            view! {
+                                <section class="stack narrow">
+                                    <h1>"Not available"</h1>
+                                    <p>"This page is for administrators."</p>
+                                    <p><a href="/">"Back to the home page"</a></p>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                        _ => {
+                            set_status(401);
+                            view! {
+                                <section class="stack narrow">
+                                    <h1>"Please sign in"</h1>
+                                    <p>"You need to be signed in to see this page."</p>
+                                    <p><a class="button" href="/sign-in">"Sign in"</a></p>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

@@ -5,6 +5,7 @@ use leptos_router::components::A;
 
 use crate::api::auth::{me, ResendVerification, SignOut, SignedInUser};
 use crate::components::idle::IdleWatch;
+use crate::domain::Role;
 use crate::error::AppError;
 use crate::pages::public::error::ErrorPage;
 
@@ -21,6 +22,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         <main id="main" class="site-main" tabindex="-1">
             <VerifyEmailBanner/>
             <SessionWatch/>
+            <AdminMfaGate/>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors/> }>{children()}</ErrorBoundary>
         </main>
         <SiteFooter/>
@@ -80,6 +82,8 @@ fn AccountLinks() -> impl IntoView {
                     Ok(Some(user)) => view! {
                         <li><A href="/account/profile">"Profile"</A></li>
                         <li><A href="/account/sessions">"Sessions"</A></li>
+                        <li><A href="/account/mfa">"Security"</A></li>
+                        {(user.role == Role::Admin).then(|| view! { <li><A href="/admin/users">"Users"</A></li> })}
                         <li class="account">
                             <span class="muted">{user.first_name}</span>
                             <ActionForm action=sign_out attr:class="inline">
@@ -113,6 +117,21 @@ fn SessionWatch() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// Sends an administrator without two-step verification to set it up
+/// before anything else (the server refuses their administration anyway).
+#[component]
+fn AdminMfaGate() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let location = leptos_router::hooks::use_location();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        let must_enrol = matches!(me.get(), Some(Ok(Some(ref u))) if u.role == Role::Admin && !u.mfa_enabled);
+        if must_enrol && location.pathname.get() != "/account/mfa" {
+            navigate("/account/mfa", Default::default());
+        }
+    });
 }
 
 /// Reminds a signed-in person with an unconfirmed address, with a resend button.

@@ -1,4 +1,5 @@
 //! One file per route, grouped by who the page is for.
 
 pub mod account;
+pub mod admin;
 pub mod public;

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 
 use super::auth::tokens::AccessTokens;
 use super::config::{Settings, SettingsError};
+use super::crypto::FieldCipher;
 use super::db::{self, DbStartError};
 use super::http::{self, health, metrics::Metrics};
 use super::integrations::mail::Mailer;
@@ -97,12 +98,19 @@ impl Application {
             Mailer::from_settings(&settings.mail, pool.clone()).map_err(|e| StartupError::Other(e.to_string()))?;
         let access_tokens = AccessTokens::new(jwt_secret, ACCESS_TOKEN_TTL)
             .map_err(|e| StartupError::Other(format!("the JWT secret cannot be used: {e}")))?;
+        let data_key = settings
+            .security
+            .data_encryption_key
+            .as_ref()
+            .ok_or(SettingsError::MissingSecret { var: "TELEHEALTH__SECURITY__DATA_ENCRYPTION_KEY" })?;
+        let cipher = FieldCipher::new(data_key);
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
             settings: Arc::new(settings),
             metrics: Arc::new(Metrics::new()),
             access_tokens: Arc::new(access_tokens),
+            cipher: Arc::new(cipher),
             mailer,
         };
         let router = router(state);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::auth::tokens::AccessTokens;
 use super::config::Settings;
+use super::crypto::FieldCipher;
 use super::http::metrics::Metrics;
 use super::integrations::mail::Mailer;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
     pub access_tokens: Arc<AccessTokens>,
+    /// Encrypts secrets stored in the database (TOTP secrets).
+    pub cipher: Arc<FieldCipher>,
     pub mailer: Mailer,
 }
 

@@ -9,6 +9,7 @@ mod auth;
 mod demo_data;
 mod email_verification;
 mod health;
+mod mfa;
 mod pages;
 mod passwords;
 mod profile;

@@ -16,6 +16,8 @@ use crate::server::state::AppState;
 
 pub const ACCESS_COOKIE: &str = "th_access";
 pub const REFRESH_COOKIE: &str = "th_refresh";
+/// Between the password and the second factor; only the API reads it.
+pub const CHALLENGE_COOKIE: &str = "th_mfa";
 
 /// Who is making the request, once their session checked out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +46,28 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    set_cookie_at(name, "/", value, max_age_secs, secure)
+}
+
+fn set_cookie_at(name: &str, path: &str, value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"))
-        .expect("cookie values are URL-safe")
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    ))
+    .expect("cookie values are URL-safe")
+}
+
+/// The Set-Cookie header that carries a sign-in challenge (or, empty, removes it).
+pub fn challenge_cookie(state: &AppState, challenge: Option<&str>) -> HeaderValue {
+    let age = if challenge.is_some() { crate::server::auth::tokens::CHALLENGE_TTL.as_secs() as i64 } else { 0 };
+    set_cookie_at(CHALLENGE_COOKIE, "/api", challenge.unwrap_or(""), age, state.settings.server.behind_tls)
+}
+
+/// A cookie of the request being served (inside a server function).
+pub fn request_cookie(name: &str) -> Option<String> {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| cookie(&p.headers, name).map(str::to_owned))
+        .filter(|v| !v.is_empty())
 }
 
 /// The Set-Cookie headers that hand a session to the browser.
@@ -66,7 +87,7 @@ pub fn clearing_cookies(state: &AppState) -> [HeaderValue; 2] {
 }
 
 /// Adds Set-Cookie headers to the response of the server function being served.
-pub fn respond_with_cookies(cookies: [HeaderValue; 2]) {
+pub fn respond_with_cookies(cookies: impl IntoIterator<Item = HeaderValue>) {
     if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
         for cookie in cookies {
             response.append_header(header::SET_COOKIE, cookie);
@@ -166,6 +187,26 @@ pub fn current_user() -> Option<CurrentUser> {
 /// The signed-in user, or 401.
 pub fn require_user() -> Result<CurrentUser, AppError> {
     current_user().ok_or(AppError::Unauthorized)
+}
+
+/// The signed-in user in this role, or 401/403.
+pub fn require_role(role: Role) -> Result<CurrentUser, AppError> {
+    let user = require_user()?;
+    if user.role != role {
+        return Err(AppError::Forbidden);
+    }
+    Ok(user)
+}
+
+/// A signed-in administrator who has two-step verification on (403
+/// `MfaRequired` until they set it up).
+pub async fn require_admin(state: &AppState) -> Result<CurrentUser, AppError> {
+    let user = require_role(Role::Admin)?;
+    let mut conn = state.pool.acquire().await?;
+    if !crate::server::db::users::mfa_enabled(&mut conn, user.user_id).await? {
+        return Err(AppError::MfaRequired);
+    }
+    Ok(user)
 }
 
 /// The request's origin, from inside a server function.

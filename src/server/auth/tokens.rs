@@ -18,6 +18,12 @@ use crate::domain::Role;
 use crate::server::config::Secret;
 
 const ISSUER: &str = "telehealth";
+/// The issuer of the token that stands between a correct password and a
+/// second factor. It can never pass as an access token (other issuer, no
+/// session, no role), and an access token can never pass as one.
+const CHALLENGE_ISSUER: &str = "telehealth-mfa";
+/// How long a person has to type their code after their password.
+pub const CHALLENGE_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// What an access token asserts. Never sent to the browser's script: it
 /// travels in an HttpOnly cookie.
@@ -28,6 +34,18 @@ pub struct Claims {
     /// The session family (one sign-in on one device).
     pub sid: Uuid,
     pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+}
+
+/// What a sign-in challenge asserts: this user gave the right password, a
+/// moment ago, and now owes a second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeClaims {
+    pub sub: Uuid,
+    /// Never an access token: a challenge has this and access tokens do not.
+    pub mfa: bool,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -45,6 +63,7 @@ pub struct AccessTokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    challenge_validation: Validation,
     ttl: Duration,
 }
 
@@ -58,10 +77,13 @@ impl AccessTokens {
         validation.leeway = 5;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        let mut challenge_validation = validation.clone();
+        challenge_validation.set_issuer(&[CHALLENGE_ISSUER]);
         Ok(AccessTokens {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()).map_err(|e| e.to_string())?,
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()).map_err(|e| e.to_string())?,
             validation,
+            challenge_validation,
             ttl,
         })
     }
@@ -87,6 +109,29 @@ impl AccessTokens {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
             _ => TokenError::Invalid,
         })
+    }
+}
+
+impl AccessTokens {
+    /// The token a sign-in with MFA gets after the password, before the code.
+    pub fn issue_challenge(&self, user_id: Uuid, now: chrono::DateTime<chrono::Utc>) -> String {
+        let claims = ChallengeClaims {
+            sub: user_id,
+            mfa: true,
+            iat: now.timestamp(),
+            exp: now.timestamp() + CHALLENGE_TTL.as_secs() as i64,
+            iss: CHALLENGE_ISSUER.into(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 encoding cannot fail")
+    }
+
+    pub fn verify_challenge(&self, token: &str) -> Result<ChallengeClaims, TokenError> {
+        decode::<ChallengeClaims>(token, &self.decoding, &self.challenge_validation).map(|data| data.claims).map_err(
+            |e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            },
+        )
     }
 }
 
@@ -159,6 +204,24 @@ mod tests {
         let other = AccessTokens::new(&Secret::new("y".repeat(40)), Duration::from_secs(900)).unwrap();
         let jwt = other.issue(Uuid::new_v4(), Uuid::new_v4(), Role::Admin, chrono::Utc::now());
         assert_eq!(tokens().verify(&jwt), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_sign_in_challenge_is_not_an_access_token_and_the_reverse() {
+        let t = tokens();
+        let user = Uuid::new_v4();
+        let challenge = t.issue_challenge(user, chrono::Utc::now());
+        assert_eq!(t.verify_challenge(&challenge).map(|c| c.sub), Ok(user));
+        assert_eq!(t.verify(&challenge), Err(TokenError::Invalid));
+        let access = t.issue(user, Uuid::new_v4(), Role::Admin, chrono::Utc::now());
+        assert_eq!(t.verify_challenge(&access), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn a_challenge_lasts_five_minutes() {
+        let t = tokens();
+        let six_minutes_ago = chrono::Utc::now() - chrono::Duration::minutes(6);
+        assert_eq!(t.verify_challenge(&t.issue_challenge(Uuid::new_v4(), six_minutes_ago)), Err(TokenError::Expired));
     }
 
     #[test]

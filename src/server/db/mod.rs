@@ -6,6 +6,7 @@ pub mod audit;
 pub mod demo;
 pub mod email_tokens;
 pub mod mailbox;
+pub mod mfa;
 pub mod sessions;
 pub mod stats;
 pub mod throttle;

@@ -91,6 +91,12 @@ pub async fn summary(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Ac
     .await
 }
 
+pub async fn mfa_enabled(conn: &mut PgConnection, user_id: Uuid) -> Result<bool, sqlx::Error> {
+    let enabled =
+        sqlx::query_scalar!("SELECT mfa_enabled FROM users WHERE id = $1", user_id).fetch_optional(conn).await?;
+    Ok(enabled.unwrap_or(false))
+}
+
 pub async fn mark_email_verified(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!("UPDATE users SET is_email_verified = true WHERE id = $1", user_id).execute(conn).await?;
     Ok(())
@@ -159,4 +165,50 @@ pub async fn update_profile(conn: &mut PgConnection, user_id: Uuid, p: &ProfileD
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// One account, as the administrators' user list shows it.
+#[derive(Debug, Clone)]
+pub struct AdminUserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub is_email_verified: bool,
+    pub mfa_enabled: bool,
+    pub last_login: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Accounts whose email or name contains `query` (any case), newest first.
+pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> Result<Vec<AdminUserRow>, sqlx::Error> {
+    let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    sqlx::query_as!(
+        AdminUserRow,
+        r#"SELECT u.id, u.email, u.role AS "role: Role", p.first_name, p.last_name, u.is_active,
+                  u.is_email_verified, u.mfa_enabled, u.last_login, u.created_at
+           FROM users u JOIN profiles p ON p.user_id = u.id
+           WHERE u.deleted_at IS NULL
+             AND (u.email ILIKE $1 OR (p.first_name || ' ' || p.last_name) ILIKE $1)
+           ORDER BY u.created_at DESC, u.id
+           LIMIT $2"#,
+        pattern,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Sets whether the account may sign in; false when there is no such account.
+pub async fn set_active(conn: &mut PgConnection, user_id: Uuid, active: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE users SET is_active = $2 WHERE id = $1 AND deleted_at IS NULL AND is_active <> $2",
+        user_id,
+        active
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

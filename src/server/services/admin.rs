@@ -1,13 +1,20 @@
-//! Operator tasks run from the command line.
+//! Operator tasks: creating administrators (command line) and looking
+//! after accounts (the administration pages). Every act is audited.
 
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::{Email, NewPassword, PersonName, Role};
 use crate::error::AppError;
-use crate::server::db::{self, audit::AuditEntry, users};
+use crate::server::auth::session::CurrentUser;
+use crate::server::db::{self, audit::AuditEntry, sessions, users};
 use crate::server::error::violated_constraint;
 use crate::server::password;
+use crate::server::services::auth::RequestMeta;
+use crate::server::state::AppState;
+
+/// At most this many accounts in one answer of the user search.
+pub const SEARCH_LIMIT: i64 = 50;
 
 /// Creates an administrator (email already trusted: the operator typed it).
 /// They will be asked to set up MFA at their first sign-in.
@@ -50,4 +57,59 @@ pub async fn create_admin(
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(user_id)
+}
+
+/// Accounts matching a search, for an administrator.
+pub async fn find_users(
+    state: &AppState,
+    admin: CurrentUser,
+    query: &str,
+) -> Result<Vec<users::AdminUserRow>, AppError> {
+    let query = query.trim();
+    if query.chars().count() > 200 {
+        return Err(AppError::field("q", "Search with at most 200 characters."));
+    }
+    let mut tx = db::begin(&state.pool, Some(admin.actor())).await?;
+    let rows = users::search(&mut tx, query, SEARCH_LIMIT).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Deactivates (ending every session at once) or reactivates an account.
+pub async fn set_active(
+    state: &AppState,
+    admin: CurrentUser,
+    target: Uuid,
+    active: bool,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::field("reason", "Say why, in at most 500 characters (for the audit trail)."));
+    }
+    if target == admin.user_id {
+        return Err(AppError::Conflict("You cannot deactivate your own account.".into()));
+    }
+    let mut tx = db::begin(&state.pool, Some(admin.actor())).await?;
+    if !users::set_active(&mut tx, target, active).await? {
+        let exists = users::password_hash(&mut tx, target).await?.is_some();
+        return Err(if exists {
+            AppError::Conflict(
+                if active { "This account is already active." } else { "This account is already deactivated." }.into(),
+            )
+        } else {
+            AppError::NotFound
+        });
+    }
+    let ended = if active { 0 } else { sessions::revoke_all_for_user(&mut tx, target, "deactivated", None).await? };
+    let action = if active { "admin.user_reactivated" } else { "admin.user_deactivated" };
+    let entry = meta
+        .audit(action, "user")
+        .by(admin.user_id)
+        .on(target)
+        .details(json!({ "reason": reason, "sessions_ended": ended }));
+    db::audit::record(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(())
 }

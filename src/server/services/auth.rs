@@ -123,14 +123,25 @@ fn throttle_keys(email: &str, meta: &RequestMeta) -> Vec<(&'static str, String)>
     keys
 }
 
-/// Checks the password and opens a session. Wrong credentials, unknown
-/// emails and locked-out keys all take the same path and the same time.
+/// What a correct password leads to.
+#[derive(Debug, Clone)]
+pub enum SignInStep {
+    /// Signed in.
+    Session(IssuedSession),
+    /// Two-step verification is on: a code is needed, within the challenge's
+    /// lifetime (see [`crate::server::services::mfa::complete_sign_in`]).
+    SecondFactor { challenge: String },
+}
+
+/// Checks the password and opens a session, or asks for the second factor.
+/// Wrong credentials, unknown emails and locked-out keys all take the same
+/// path and the same time.
 pub async fn sign_in(
     state: &AppState,
     email: &str,
     password_input: &str,
     meta: &RequestMeta,
-) -> Result<IssuedSession, AppError> {
+) -> Result<SignInStep, AppError> {
     if email.trim().is_empty() {
         return Err(AppError::field("email", "Enter your email address."));
     }
@@ -199,6 +210,13 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(AppError::field("email", "This account has been deactivated. Please contact support."));
     }
+    if account.mfa_enabled {
+        // The failure counters stay until the second factor is right too.
+        let entry = meta.audit("auth.password_accepted", "user").by(account.id).on(account.id);
+        db::audit::record(&mut tx, &entry).await?;
+        tx.commit().await?;
+        return Ok(SignInStep::SecondFactor { challenge: state.access_tokens.issue_challenge(account.id, Utc::now()) });
+    }
     for (scope, key) in &keys {
         throttle::clear(&mut tx, scope, key).await?;
     }
@@ -207,5 +225,5 @@ pub async fn sign_in(
     let entry = meta.audit("auth.sign_in", "session").by(account.id).on(issued.family_id);
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
-    Ok(issued)
+    Ok(SignInStep::Session(issued))
 }

@@ -1,0 +1,4 @@
+//! Pages for administrators (each behind `RequireAdmin`; the server
+//! functions check again).
+
+pub mod users;
