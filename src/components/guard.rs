@@ -40,13 +40,16 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
 pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
     use crate::domain::Role;
     let me = expect_context::<MeResource>();
+    let enrolled_now = expect_context::<crate::components::layout::MfaEnrolledNow>().0;
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let children = children.clone();
                 Suspend::new(async move {
                     match me.await {
-                        Ok(Some(user)) if user.role == Role::Admin && user.mfa_enabled => children().into_any(),
+                        Ok(Some(user)) if user.role == Role::Admin && (user.mfa_enabled || enrolled_now.get_untracked()) => {
+                            children().into_any()
+                        }
                         Ok(Some(user)) if user.role == Role::Admin => {
                             set_status(403);
                             view! {

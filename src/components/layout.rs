@@ -12,10 +12,16 @@ use crate::pages::public::error::ErrorPage;
 /// Who is signed in, loaded once per page for the header and the banner.
 pub type MeResource = Resource<Result<Option<SignedInUser>, AppError>>;
 
+/// Set when two-step verification was turned on during this page's life
+/// (`me` still says what it said when the page loaded).
+#[derive(Debug, Clone, Copy)]
+pub struct MfaEnrolledNow(pub RwSignal<bool>);
+
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let me: MeResource = Resource::new(|| (), |_| me());
     provide_context(me);
+    provide_context(MfaEnrolledNow(RwSignal::new(false)));
     view! {
         <a class="skip-link" href="#main">"Skip to main content"</a>
         <SiteHeader/>
@@ -124,10 +130,12 @@ fn SessionWatch() -> impl IntoView {
 #[component]
 fn AdminMfaGate() -> impl IntoView {
     let me = expect_context::<MeResource>();
+    let enrolled_now = expect_context::<MfaEnrolledNow>().0;
     let location = leptos_router::hooks::use_location();
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
-        let must_enrol = matches!(me.get(), Some(Ok(Some(ref u))) if u.role == Role::Admin && !u.mfa_enabled);
+        let must_enrol =
+            matches!(me.get(), Some(Ok(Some(ref u))) if u.role == Role::Admin && !u.mfa_enabled) && !enrolled_now.get();
         if must_enrol && location.pathname.get() != "/account/mfa" {
             navigate("/account/mfa", Default::default());
         }

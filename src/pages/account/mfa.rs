@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::api::mfa::{mfa_status, MfaBegin, MfaConfirm, MfaDisable, MfaOverview, MfaRenewCodes};
 use crate::components::form::{messages_for, FormAlert, Outcome, TextField};
 use crate::components::guard::RequireUser;
-use crate::components::layout::MeResource;
+use crate::components::layout::MfaEnrolledNow;
 
 /// Two-step verification: set it up (QR code or key, then a code), keep the
 /// recovery codes, renew them, or turn it off.
@@ -23,12 +23,29 @@ fn MfaPanel() -> impl IntoView {
     let confirm = ServerAction::<MfaConfirm>::new();
     let disable = ServerAction::<MfaDisable>::new();
     let renew = ServerAction::<MfaRenewCodes>::new();
-    let status = Resource::new(move || (confirm.version().get(), disable.version().get()), |_| mfa_status());
-    // The header and the administrators' gate read `me`: tell them it changed.
-    let me = expect_context::<MeResource>();
+    let status = Resource::new(|| (), |_| mfa_status());
+    // The outcomes live here, not in the forms: a form is replaced when its
+    // action succeeds, and its fields must not read a signal that went with it.
+    let outcomes = Outcomes {
+        confirmed: Signal::derive(move || confirm.value().get()),
+        renewed: Signal::derive(move || renew.value().get()),
+        disabled: Signal::derive(move || disable.value().get()),
+    };
+    // Shown once MFA is on: the recovery codes. Set by an effect, that is after
+    // the form has shown its own outcome, so the form is not torn down mid-update.
+    let new_codes = RwSignal::new(None::<Vec<String>>);
+    // The administrators' gate reads this rather than `me`: refetching `me`
+    // would re-render this whole page (it is inside `RequireUser`) and lose the codes.
+    let enrolled = expect_context::<MfaEnrolledNow>();
     Effect::new(move |_| {
-        if matches!(confirm.value().get(), Some(Ok(_))) || matches!(disable.value().get(), Some(Ok(()))) {
-            me.refetch();
+        if let Some(Ok(codes)) = confirm.value().get() {
+            new_codes.set(Some(codes));
+            enrolled.0.set(true);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = disable.value().get() {
+            status.refetch();
         }
     });
     view! {
@@ -38,36 +55,40 @@ fn MfaPanel() -> impl IntoView {
                 "With two-step verification, signing in needs your password and a code from an authenticator app "
                 "on your phone (such as Google Authenticator, Microsoft Authenticator, 1Password or Aegis)."
             </p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match status.await {
-                        Ok(overview) => {
-                            if let Some(Ok(codes)) = confirm.value().get() {
-                                return view! {
-                                    <p class="alert success" role="status">"Two-step verification is on."</p>
-                                    <RecoveryCodes codes/>
-                                    <p><a class="button" href="/">"Done"</a></p>
-                                }.into_any();
+            <Show
+                when=move || new_codes.with(Option::is_some)
+                fallback=move || view! {
+                    <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match status.await {
+                                Ok(overview) if overview.enabled => view! { <Enabled overview renew disable outcomes/> }.into_any(),
+                                Ok(overview) => view! { <Enrol overview confirm outcomes/> }.into_any(),
+                                Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
                             }
-                            if overview.enabled {
-                                view! { <Enabled overview renew disable/> }.into_any()
-                            } else {
-                                view! { <Enrol overview confirm/> }.into_any()
-                            }
-                        }
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+                        })}
+                    </Transition>
+                }
+            >
+                <p class="alert success" role="status">"Two-step verification is on."</p>
+                {move || new_codes.get().map(|codes| view! { <RecoveryCodes codes/> })}
+                <p><a class="button" href="/">"Done"</a></p>
+            </Show>
         </section>
     }
 }
 
+#[derive(Clone, Copy)]
+struct Outcomes {
+    confirmed: Outcome<Vec<String>>,
+    renewed: Outcome<Vec<String>>,
+    disabled: Outcome<()>,
+}
+
 /// Not on yet: start, scan or type the key, confirm with a code.
 #[component]
-fn Enrol(overview: MfaOverview, confirm: ServerAction<MfaConfirm>) -> impl IntoView {
+fn Enrol(overview: MfaOverview, confirm: ServerAction<MfaConfirm>, outcomes: Outcomes) -> impl IntoView {
     let begin = ServerAction::<MfaBegin>::new();
-    let confirmed: Outcome<Vec<String>> = Signal::derive(move || confirm.value().get());
+    let confirmed = outcomes.confirmed;
     let begun = move || begin.value().get();
     view! {
         {overview.required.then(|| view! {
@@ -123,9 +144,9 @@ fn Enabled(
     overview: MfaOverview,
     renew: ServerAction<MfaRenewCodes>,
     disable: ServerAction<MfaDisable>,
+    outcomes: Outcomes,
 ) -> impl IntoView {
-    let renewed: Outcome<Vec<String>> = Signal::derive(move || renew.value().get());
-    let disabled: Outcome<()> = Signal::derive(move || disable.value().get());
+    let Outcomes { renewed, disabled, .. } = outcomes;
     let left = overview.recovery_codes_left;
     view! {
         <p>
