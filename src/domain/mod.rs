@@ -6,6 +6,7 @@ pub mod email;
 pub mod password;
 pub mod person;
 pub mod profile;
+pub mod slots;
 pub mod timezone;
 pub mod vocabulary;
 
