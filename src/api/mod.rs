@@ -4,5 +4,6 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod doctors;
 pub mod mfa;
 pub mod platform;

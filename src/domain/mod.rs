@@ -2,6 +2,7 @@
 //! browser validates a form with the same rules the server enforces.
 
 pub mod device;
+pub mod doctor;
 pub mod email;
 pub mod password;
 pub mod person;

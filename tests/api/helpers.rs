@@ -180,8 +180,9 @@ pub async fn insert_user(pool: &PgPool, role: &str) -> Uuid {
 pub async fn insert_doctor(pool: &PgPool) -> Uuid {
     let user_id = insert_user(pool, "doctor").await;
     sqlx::query_scalar(
-        "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified)
-         VALUES ($1, $2, 'Cardiology', 80.00, 'EUR', true) RETURNING id",
+        "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified,
+                              verification_status, license_expires_on, languages)
+         VALUES ($1, $2, 'Cardiology', 80.00, 'EUR', true, 'approved', current_date + 365, '{en}') RETURNING id",
     )
     .bind(user_id)
     .bind(format!("LIC-{}", Uuid::new_v4().simple()))

@@ -157,13 +157,31 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
             )
         })
         .collect();
+    // Everyone speaks English; each zone adds its local language(s).
+    let languages: Vec<String> = (0..DOCTOR_COUNT)
+        .map(|i| match ZONES[i % ZONES.len()].0 {
+            "Europe/Berlin" => "en,de",
+            "Asia/Kolkata" if i % 2 == 0 => "en,hi,ta",
+            "Asia/Kolkata" => "en,hi,ml",
+            "America/Los_Angeles" => "en,es",
+            "America/New_York" if i % 2 == 0 => "en,es",
+            _ => "en",
+        })
+        .map(str::to_owned)
+        .collect();
+    let types: Vec<String> =
+        (0..DOCTOR_COUNT).map(|i| if i % 4 == 3 { "video,chat" } else { "video,audio,chat" }.to_owned()).collect();
     sqlx::query!(
         r#"INSERT INTO doctors (id, user_id, license_number, specialization, experience_years, qualification,
-                                bio, consultation_fee, currency, rating, is_verified, is_available)
-           SELECT id, user_id, licence, specialty, years, 'MD', bio, fee, currency, rating, true, true
+                                bio, consultation_fee, currency, rating, is_verified, is_available,
+                                license_expires_on, languages, consultation_types, verification_status,
+                                reviewed_at, buffer_minutes, min_notice_minutes)
+           SELECT id, user_id, licence, specialty, years, 'MD', bio, fee, currency, rating, true, true,
+                  current_date + 1095, string_to_array(langs, ','), string_to_array(kinds, ','), 'approved',
+                  now(), 0, 120
            FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[],
-                       $7::numeric[], $8::text[], $9::numeric[])
-                AS t(id, user_id, licence, specialty, years, bio, fee, currency, rating)"#,
+                       $7::numeric[], $8::text[], $9::numeric[], $10::text[], $11::text[])
+                AS t(id, user_id, licence, specialty, years, bio, fee, currency, rating, langs, kinds)"#,
         &doctor_ids,
         &doctor_user_ids,
         &licences,
@@ -173,6 +191,8 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
         &fees,
         &currencies,
         &ratings,
+        &languages,
+        &types,
     )
     .execute(&mut *tx)
     .await?;

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod demo;
+pub mod doctors;
 pub mod email_tokens;
 pub mod mailbox;
 pub mod mfa;

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod doctors;
 pub mod mfa;
 pub mod passwords;
 pub mod profile;
