@@ -7,7 +7,8 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::account::{mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
-use crate::pages::admin::users::AdminUsersPage;
+use crate::pages::admin::{doctors::AdminDoctorsPage, users::AdminUsersPage};
+use crate::pages::practice::{availability::AvailabilityPage, profile::PracticeProfilePage};
 use crate::pages::public::forgot_password::{ForgotPasswordPage, ResetPasswordPage};
 use crate::pages::public::{
     about::AboutPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
@@ -63,6 +64,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/profile") view=ProfilePage/>
                     <Route path=path!("/account/mfa") view=MfaPage/>
                     <Route path=path!("/admin/users") view=AdminUsersPage/>
+                    <Route path=path!("/admin/doctors") view=AdminDoctorsPage/>
+                    <Route path=path!("/doctor/profile") view=PracticeProfilePage/>
+                    <Route path=path!("/doctor/availability") view=AvailabilityPage/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                 </Routes>

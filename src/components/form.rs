@@ -85,3 +85,131 @@ pub fn FormAlert<T: Clone + Send + Sync + 'static>(outcome: Outcome<T>) -> impl 
         </Show>
     }
 }
+
+/// The ids that describe a field: its hint and, when there are messages, its error.
+fn described_by(id: &str, hint: bool, errors: Signal<Vec<String>>) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+    let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
+    move || {
+        let mut ids = Vec::new();
+        if hint {
+            ids.push(hint_id.clone());
+        }
+        if !errors.get().is_empty() {
+            ids.push(error_id.clone());
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    }
+}
+
+/// The hint under a label and the messages under a field.
+#[component]
+fn FieldNotes(id: String, hint: Option<&'static str>, errors: Signal<Vec<String>>) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        {hint.map(|h| view! { <p class="hint" id=format!("{id}-hint")>{h}</p> })}
+        <Show when=move || !errors.get().is_empty()>
+            <p class="field-error" id=error_id.clone()>{move || errors.get().join(" ")}</p>
+        </Show>
+    }
+}
+
+/// A labelled drop-down list; `options` are (value, label).
+#[component]
+pub fn SelectField(
+    name: &'static str,
+    label: &'static str,
+    options: Vec<(String, String)>,
+    /// The value chosen at first.
+    #[prop(optional, into)]
+    selected: String,
+    #[prop(optional)] hint: Option<&'static str>,
+    errors: Signal<Vec<String>>,
+    #[prop(optional)] form_name: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select
+                id=id.clone()
+                name=form_name.unwrap_or(name)
+                aria-invalid=move || (!errors.get().is_empty()).then_some("true")
+                aria-describedby=described_by(&id, hint.is_some(), errors)
+            >
+                {options
+                    .into_iter()
+                    .map(|(value, text)| {
+                        let chosen = value == selected;
+                        view! { <option value=value selected=chosen>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <FieldNotes id=id hint errors/>
+        </div>
+    }
+}
+
+/// A labelled multi-line text box.
+#[component]
+pub fn TextAreaField(
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(default = 4)] rows: u32,
+    errors: Signal<Vec<String>>,
+    #[prop(optional)] form_name: Option<&'static str>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <textarea
+                id=id.clone()
+                name=form_name.unwrap_or(name)
+                rows=rows
+                aria-invalid=move || (!errors.get().is_empty()).then_some("true")
+                aria-describedby=described_by(&id, hint.is_some(), errors)
+            >
+                {value}
+            </textarea>
+            <FieldNotes id=id hint errors/>
+        </div>
+    }
+}
+
+/// A group of checkboxes sent as a list (`form_name` ends in `[]`).
+#[component]
+pub fn CheckboxGroup(
+    name: &'static str,
+    legend: &'static str,
+    form_name: &'static str,
+    options: Vec<(String, String)>,
+    #[prop(optional)] checked: Vec<String>,
+    errors: Signal<Vec<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let describe = described_by(&id, false, errors);
+    view! {
+        <fieldset class="field checkbox-group" aria-describedby=describe>
+            <legend>{legend}</legend>
+            <div class="cluster">
+                {options
+                    .into_iter()
+                    .map(|(value, text)| {
+                        let box_id = format!("{id}-{value}");
+                        let label_for = box_id.clone();
+                        let on = checked.contains(&value);
+                        view! {
+                            <label class="checkbox" for=label_for>
+                                <input type="checkbox" id=box_id name=form_name value=value checked=on/>
+                                {text}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            <FieldNotes id=id hint=None errors/>
+        </fieldset>
+    }
+}

@@ -89,3 +89,44 @@ pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
         </Suspense>
     }
 }
+
+/// Pages for one role (doctors' practice pages): anyone else gets 403, or
+/// the sign-in prompt.
+#[component]
+pub fn RequireRole(role: crate::domain::Role, children: ChildrenFn) -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(user)) if user.role == role => children().into_any(),
+                        Ok(Some(_)) => {
+                            set_status(403);
+                            view! {
+                                <section class="stack narrow">
+                                    <h1>"Not available"</h1>
+                                    <p>{format!("This page is for {}s.", role.as_str())}</p>
+                                    <p><a href="/">"Back to the home page"</a></p>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                        _ => {
+                            set_status(401);
+                            view! {
+                                <section class="stack narrow">
+                                    <h1>"Please sign in"</h1>
+                                    <p>"You need to be signed in to see this page."</p>
+                                    <p><a class="button" href="/sign-in">"Sign in"</a></p>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

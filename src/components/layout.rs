@@ -89,7 +89,14 @@ fn AccountLinks() -> impl IntoView {
                         <li><A href="/account/profile">"Profile"</A></li>
                         <li><A href="/account/sessions">"Sessions"</A></li>
                         <li><A href="/account/mfa">"Security"</A></li>
-                        {(user.role == Role::Admin).then(|| view! { <li><A href="/admin/users">"Users"</A></li> })}
+                        {(user.role == Role::Doctor).then(|| view! {
+                            <li><A href="/doctor/profile">"Practice"</A></li>
+                            <li><A href="/doctor/availability">"Availability"</A></li>
+                        })}
+                        {(user.role == Role::Admin).then(|| view! {
+                            <li><A href="/admin/users">"Users"</A></li>
+                            <li><A href="/admin/doctors">"Verify doctors"</A></li>
+                        })}
                         <li class="account">
                             <span class="muted">{user.first_name}</span>
                             <ActionForm action=sign_out attr:class="inline">

@@ -1,4 +1,5 @@
 //! Pages for administrators (each behind `RequireAdmin`; the server
 //! functions check again).
 
+pub mod doctors;
 pub mod users;
