@@ -19,7 +19,13 @@ ALTER TABLE doctors
     ADD COLUMN submitted_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
     ADD COLUMN reviewed_at          TIMESTAMPTZ,
     ADD COLUMN reviewed_by          UUID,
-    ADD COLUMN rejection_reason     TEXT,
+    ADD COLUMN rejection_reason     TEXT;
+
+-- Doctors already verified before this migration are approved (before the
+-- constraints below, which hold them to it).
+UPDATE doctors SET verification_status = 'approved', reviewed_at = now() WHERE is_verified;
+
+ALTER TABLE doctors
     ADD CONSTRAINT doctors_reviewed_by_fkey FOREIGN KEY (reviewed_by) REFERENCES users (id) ON DELETE SET NULL,
     ADD CONSTRAINT doctors_consultation_types_check
         CHECK (consultation_types <@ ARRAY['video', 'audio', 'chat']::text[] AND cardinality(consultation_types) > 0),
@@ -60,6 +66,3 @@ CREATE TABLE doctor_time_off (
 CREATE INDEX doctor_time_off_doctor_id_idx ON doctor_time_off (doctor_id, ends_at);
 CREATE TRIGGER doctor_time_off_set_updated_at BEFORE UPDATE ON doctor_time_off
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
--- Doctors already verified before this migration are approved.
-UPDATE doctors SET verification_status = 'approved', reviewed_at = now() WHERE is_verified;

@@ -8,6 +8,7 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::account::{mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
 use crate::pages::admin::{doctors::AdminDoctorsPage, users::AdminUsersPage};
+use crate::pages::doctors::{profile::DoctorPage, search::DoctorSearchPage};
 use crate::pages::practice::{availability::AvailabilityPage, profile::PracticeProfilePage};
 use crate::pages::public::forgot_password::{ForgotPasswordPage, ResetPasswordPage};
 use crate::pages::public::{
@@ -63,10 +64,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
                     <Route path=path!("/account/profile") view=ProfilePage/>
                     <Route path=path!("/account/mfa") view=MfaPage/>
-                    <Route path=path!("/admin/users") view=AdminUsersPage/>
-                    <Route path=path!("/admin/doctors") view=AdminDoctorsPage/>
-                    <Route path=path!("/doctor/profile") view=PracticeProfilePage/>
-                    <Route path=path!("/doctor/availability") view=AvailabilityPage/>
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/doctors") view=AdminDoctorsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/doctor/profile") view=PracticeProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/doctor/availability") view=AvailabilityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/doctors") view=DoctorSearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/doctors/:id") view=DoctorPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                 </Routes>

@@ -1,51 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import type { Page } from '@playwright/test';
 import { test, expect, expectBrowserError, expectNoAxeViolations } from './fixtures';
-import { PASSWORD, hydrated, signIn, signUp, uniqueEmail } from './people';
+import { PASSWORD, confirmEmail, createAdmin, enrol, hydrated, signIn, signOut, signUp, uniqueEmail } from './people';
 import { totp } from './totp';
 
 // Each test is a whole story (sign-up to reset) with several Argon2 checks.
 test.describe.configure({ timeout: 90_000 });
-
-/** Opens the confirmation link of the newest mail to `email` from the development mailbox. */
-async function confirmEmail(page: Page, email: string) {
-  await page.goto(`/dev/mailbox?to=${encodeURIComponent(email)}`);
-  const href = await page.getByRole('link', { name: /verify-email\?token=/ }).getAttribute('href');
-  const link = new URL(href!);
-  await page.goto(link.pathname + link.search);
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Confirm my email address' }).click();
-  await expect(page.getByRole('status')).toContainText('your email address is confirmed');
-}
-
-/** Sets up two-step verification from the account page; returns the key and the recovery codes. */
-async function enrol(page: Page): Promise<{ key: string; codes: string[] }> {
-  await page.goto('/account/mfa');
-  await hydrated(page);
-  const main = page.getByRole('main');
-  await expect(main).toContainText('Two-step verification is off');
-  await main.getByRole('button', { name: 'Set up two-step verification' }).click();
-  await expect(main.getByRole('img', { name: /QR code/ })).toBeVisible();
-  const key = (await main.getByTestId('manual-key').textContent())!.replace(/\s/g, '');
-  expect(key).toMatch(/^[A-Z2-7]{32}$/);
-  await expectNoAxeViolations(page);
-  await main.getByLabel('Enter the 6-digit code the app shows').fill(totp(key));
-  await main.getByRole('button', { name: 'Turn on two-step verification' }).click();
-  await expect(main.getByRole('status')).toContainText('Two-step verification is on.');
-  const codes = await main.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents();
-  expect(codes).toHaveLength(10);
-  const download = main.getByRole('link', { name: 'Download the codes' });
-  await expect(download).toHaveAttribute('download', 'telehealth-recovery-codes.txt');
-  expect(decodeURIComponent((await download.getAttribute('href'))!)).toContain(codes[0]);
-  await expectNoAxeViolations(page);
-  return { key, codes };
-}
-
-async function signOut(page: Page) {
-  const header = page.locator('header');
-  await header.getByRole('button', { name: 'Sign out' }).click();
-  await expect(header.getByRole('link', { name: 'Sign in' })).toBeVisible();
-}
 
 /** Types a code at the second step of signing in. */
 async function enterCode(page: Page, code: string) {
@@ -88,17 +47,6 @@ test('a patient turns on two-step verification, then signs in with a code and wi
   await expect(page.getByRole('main')).toContainText('You have 9 unused recovery codes.');
   await expectNoAxeViolations(page);
 });
-
-/** Makes an administrator with the command line, as an operator would. */
-function createAdmin(email: string) {
-  const bin = process.env.TELEHEALTH_BIN;
-  const databaseUrl = process.env.TELEHEALTH_E2E_DATABASE_URL;
-  if (!bin || !databaseUrl) throw new Error('TELEHEALTH_BIN and TELEHEALTH_E2E_DATABASE_URL are set by .ci/run');
-  execFileSync(bin, ['create-admin', '--email', email, '--first-name', 'Olga', '--last-name', 'Ops'], {
-    input: `${PASSWORD}\n`,
-    env: { ...process.env, DATABASE_URL: databaseUrl, TELEHEALTH__DEMO__SEED: 'false', RUST_LOG: 'error' },
-  });
-}
 
 test('an administrator must set up two-step verification first, then resets a patient’s', async ({ browser }) => {
   // The patient, with two-step verification on.

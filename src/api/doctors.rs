@@ -1,6 +1,10 @@
 //! Doctors: the professional profile and availability (for doctors), the
 //! verification queue (for administrators), and discovery (for everyone).
 
+// A search's filters are flat query parameters (shareable URLs); the server
+// function macro repeats them in code generated for both builds.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -429,7 +433,6 @@ fn card(
 /// `GET /api/search_doctors`: bookable doctors matching the filters (all
 /// optional), with their next times in the viewer's timezone.
 #[server(prefix = "/api", endpoint = "search_doctors", input = leptos::server_fn::codec::GetUrl)]
-#[allow(clippy::too_many_arguments)]
 pub async fn search_doctors(
     specialization: Option<String>,
     name: Option<String>,

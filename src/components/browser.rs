@@ -17,6 +17,20 @@ pub fn viewer_timezone() -> Option<String> {
     }
 }
 
+/// Remembers the viewer's timezone in the `th_tz` cookie (for a year), so
+/// the server renders times in it on the next visit even before anyone signs
+/// in. The server reads `%2F` as `/`.
+pub fn remember_timezone() {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(zone) = viewer_timezone() else { return };
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let cookie = format!("th_tz={}; Path=/; Max-Age=31536000; SameSite=Lax", zone.replace('/', "%2F"));
+        // `document.cookie` without web-sys's HtmlDocument feature.
+        let _ = js_sys::Reflect::set(&document, &"cookie".into(), &cookie.into());
+    }
+}
+
 /// Registers `/sw.js` (offline page, cached static assets). Browsers without
 /// service workers, or insecure origins, simply go without.
 pub fn register_service_worker() {

@@ -87,7 +87,11 @@ pub fn FormAlert<T: Clone + Send + Sync + 'static>(outcome: Outcome<T>) -> impl 
 }
 
 /// The ids that describe a field: its hint and, when there are messages, its error.
-fn described_by(id: &str, hint: bool, errors: Signal<Vec<String>>) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+fn described_by(
+    id: &str,
+    hint: bool,
+    errors: Signal<Vec<String>>,
+) -> impl Fn() -> Option<String> + Send + Sync + 'static {
     let (hint_id, error_id) = (format!("{id}-hint"), format!("{id}-error"));
     move || {
         let mut ids = Vec::new();

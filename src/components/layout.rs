@@ -61,6 +61,7 @@ fn SiteHeader() -> impl IntoView {
                 <nav id="site-nav" class="site-nav" class:open=move || open.get() aria-label="Main">
                     <ul on:click=move |_| open.set(false)>
                         <li><A href="/" exact=true>"Home"</A></li>
+                        <li><A href="/doctors">"Find a doctor"</A></li>
                         <li><A href="/about">"About"</A></li>
                         <AccountLinks/>
                     </ul>

@@ -172,7 +172,8 @@ impl DoctorProfileInput {
         let mut errors = FieldErrors::new();
         let mut fail = |field: &str, message: String| errors.entry(field.to_owned()).or_default().push(message);
 
-        let license_number = self.license_number.trim().to_owned();
+        // Upper case: "gmc-7043921" and "GMC-7043921" are the same licence.
+        let license_number = self.license_number.trim().to_ascii_uppercase();
         let license_ok = (3..=64).contains(&license_number.chars().count())
             && license_number.chars().all(|c| c.is_ascii_alphanumeric() || " -/.".contains(c));
         if !license_ok {

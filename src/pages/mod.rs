@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod admin;
+pub mod doctors;
 pub mod practice;
 pub mod public;

@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod demo_data;
+mod doctors;
 mod email_verification;
 mod health;
 mod mfa;

@@ -2,9 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::doctors::{my_doctor_profile, DoctorProfileView, SaveDoctorProfile, SetDoctorAvailable};
-use crate::components::form::{
-    messages_for, CheckboxGroup, FormAlert, Outcome, SelectField, TextAreaField, TextField,
-};
+use crate::components::form::{messages_for, CheckboxGroup, FormAlert, Outcome, SelectField, TextAreaField, TextField};
 use crate::components::guard::RequireRole;
 use crate::domain::doctor::{CURRENCIES, LANGUAGES, SLOT_LENGTHS, SPECIALIZATIONS};
 use crate::domain::Role;
@@ -69,17 +67,21 @@ fn Status(
         .into_any();
     };
     let status = match current.status.as_str() {
-        "approved" => view! { <p class="alert success" role="status">"Verified: patients can find and book you."</p> }.into_any(),
+        "approved" => {
+            view! { <p class="alert success" role="status">"Verified: patients can find and book you."</p> }.into_any()
+        }
         "rejected" => view! {
             <div class="alert error" role="status">
                 <p><strong>"Not verified yet."</strong> " The reason we were given:"</p>
                 <p>{current.rejection_reason.clone().unwrap_or_default()}</p>
                 <p>"Correct your profile and save it: it goes back for verification."</p>
             </div>
-        }.into_any(),
+        }
+        .into_any(),
         _ => view! {
             <p class="alert info" role="status">"Waiting for verification by an administrator. We will email you."</p>
-        }.into_any(),
+        }
+        .into_any(),
     };
     let available = current.is_available;
     view! {
@@ -120,8 +122,10 @@ fn ProfileForm(
     let specializations = choices(SPECIALIZATIONS.iter().map(|s| (s.to_string(), s.to_string())), Some("Choose…"));
     let currencies = choices(CURRENCIES.iter().map(|(c, _)| (c.to_string(), c.to_string())), None);
     let languages: Vec<(String, String)> = LANGUAGES.iter().map(|(t, n)| (t.to_string(), n.to_string())).collect();
-    let kinds: Vec<(String, String)> =
-        [("video", "Video"), ("audio", "Audio"), ("chat", "Chat")].iter().map(|(v, l)| (v.to_string(), l.to_string())).collect();
+    let kinds: Vec<(String, String)> = [("video", "Video"), ("audio", "Audio"), ("chat", "Chat")]
+        .iter()
+        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .collect();
     let lengths: Vec<(String, String)> = SLOT_LENGTHS.iter().map(|m| (m.to_string(), format!("{m} minutes"))).collect();
     let done = move || match saved.get() {
         Some(Ok(true)) => Some("Saved. Your profile is waiting for verification."),

@@ -222,6 +222,7 @@ pub async fn windows(conn: &mut PgConnection, doctor_ids: &[Uuid]) -> Result<Vec
     .await
 }
 
+/// `end_time` 00:00 means the midnight that ends the day: stored as 24:00.
 pub struct NewWindow<'a> {
     pub day_of_week: i16,
     pub start_time: NaiveTime,
@@ -236,7 +237,9 @@ pub async fn insert_window(conn: &mut PgConnection, doctor_id: Uuid, w: &NewWind
     sqlx::query_scalar!(
         r#"INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone, is_recurring,
                                           valid_from, valid_until)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"#,
+           VALUES ($1, $2, $3, CASE WHEN $4::time = '00:00' THEN '24:00'::time ELSE $4::time END,
+                   $5, $6, $7, $8)
+           RETURNING id"#,
         doctor_id,
         w.day_of_week,
         w.start_time,

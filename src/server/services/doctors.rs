@@ -624,9 +624,9 @@ pub async fn search(state: &AppState, req: &SearchRequest, viewer: Tz) -> Result
         .filter(|f| (req.available.is_empty()) || !f.next_slots.is_empty())
         .collect();
     match req.sort.as_str() {
-        "rating" => found.sort_by(|a, b| b.doctor.rating.cmp(&a.doctor.rating)),
-        "fee_low" => found.sort_by(|a, b| a.doctor.consultation_fee.cmp(&b.doctor.consultation_fee)),
-        "fee_high" => found.sort_by(|a, b| b.doctor.consultation_fee.cmp(&a.doctor.consultation_fee)),
+        "rating" => found.sort_by_key(|f| std::cmp::Reverse(f.doctor.rating)),
+        "fee_low" => found.sort_by_key(|f| f.doctor.consultation_fee),
+        "fee_high" => found.sort_by_key(|f| std::cmp::Reverse(f.doctor.consultation_fee)),
         _ if name.is_some() => {} // best name match first, as the database ranked them
         _ => found.sort_by_key(|f| f.next_slots.first().map_or(DateTime::<Utc>::MAX_UTC, |s| s.start)),
     }
