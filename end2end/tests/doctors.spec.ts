@@ -63,7 +63,7 @@ test('a doctor completes their profile, an administrator verifies it, and the do
   await expect(page).toHaveURL('/doctor/availability');
   await hydrated(page);
   await expect(main).toContainText('No hours yet');
-  await main.getByLabel('Day').selectOption('Monday');
+  await main.getByLabel('Day', { exact: true }).selectOption('Monday');
   await main.getByLabel('From', { exact: true }).first().fill('09:00');
   await main.getByLabel('To', { exact: true }).first().fill('12:00');
   await main.getByRole('button', { name: 'Add weekly hours' }).click();
