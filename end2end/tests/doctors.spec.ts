@@ -99,6 +99,28 @@ test('a doctor completes their profile, an administrator verifies it, and the do
   await expect(page.getByRole('main').getByText('Verified: patients can find and book you.')).toBeVisible();
   await page.goto(`/dev/mailbox?to=${encodeURIComponent(email)}`);
   await expect(page.getByRole('heading', { name: 'Your Telehealth profile is verified' })).toBeVisible();
+
+  // A patient in India finds the doctor by specialty: Monday 09:00 in London is 14:30 there
+  // (the first Monday is the doctor's day off, so the times are on the second).
+  const patient = await (await browser.newContext({ timezoneId: 'Asia/Kolkata' })).newPage();
+  await patient.goto('/doctors');
+  await hydrated(patient);
+  const search = patient.getByRole('main');
+  await search.getByLabel('Specialization').selectOption('Dermatology');
+  await search.getByLabel('Name').fill(surname);
+  await search.getByRole('button', { name: 'Search' }).click();
+  const result = search.getByRole('listitem').filter({ has: patient.getByRole('link', { name: `Dr Imani ${surname}` }) });
+  await expect(search).toContainText('Times are in Asia/Kolkata.');
+  await expect(result).toContainText(/Mon \d+ \w+, 14:30/);
+  await result.getByRole('link', { name: `Dr Imani ${surname}` }).click();
+  await expect(patient.getByRole('heading', { level: 1, name: `Dr Imani ${surname}` })).toBeVisible();
+  await expect(patient.getByRole('link', { name: /^Book Mon \d+ \w+, 14:30$/ }).first()).toBeVisible();
+  // Another zone, chosen on the page: the same time in New York is 04:00.
+  await patient.getByLabel('Show times in').fill('America/New_York');
+  await patient.getByRole('button', { name: 'Change timezone' }).click();
+  await expect(patient.getByRole('main')).toContainText('Times are in America/New_York.');
+  await expect(patient.getByRole('link', { name: /^Book Mon \d+ \w+, 04:00$/ }).first()).toBeVisible();
+  await expectNoAxeViolations(patient);
 });
 
 test('a patient cannot open the doctors’ or the administrators’ pages', async ({ page, browserErrors }) => {

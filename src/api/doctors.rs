@@ -386,12 +386,16 @@ pub struct SearchPage {
     pub timezone: String,
 }
 
-/// The timezone times are shown in: the signed-in person's own, else the
-/// one the browser reported (`tz`, or the `th_tz` cookie), else UTC.
+/// The timezone times are shown in: the one asked for (`tz`, chosen on the
+/// page or reported by the browser), else the signed-in person's own, else
+/// the one the `th_tz` cookie remembers, else UTC.
 #[cfg(feature = "ssr")]
 pub(crate) async fn viewer_timezone(state: &crate::server::state::AppState, tz: Option<&str>) -> chrono_tz::Tz {
     use crate::domain::timezone::parse_timezone;
     use crate::server::auth::session::{current_user, request_cookie};
+    if let Some(zone) = tz.and_then(parse_timezone) {
+        return zone;
+    }
     if let Some(user) = current_user() {
         if let Ok(mut conn) = state.pool.acquire().await {
             if let Ok(Some(summary)) = crate::server::db::users::summary(&mut conn, user.user_id).await {
@@ -401,9 +405,7 @@ pub(crate) async fn viewer_timezone(state: &crate::server::state::AppState, tz: 
             }
         }
     }
-    tz.and_then(parse_timezone)
-        .or_else(|| request_cookie("th_tz").and_then(|c| parse_timezone(&c.replace("%2F", "/"))))
-        .unwrap_or(chrono_tz::UTC)
+    request_cookie("th_tz").and_then(|c| parse_timezone(&c.replace("%2F", "/"))).unwrap_or(chrono_tz::UTC)
 }
 
 #[cfg(feature = "ssr")]

@@ -3,7 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::search::{encode_query_value, experience_text, follow_browser_timezone, rating_text, ConsultationTypes};
+use super::search::{
+    encode_query_value, experience_text, follow_browser_timezone, rating_text, ConsultationTypes, TimezonePicker,
+};
 use crate::api::doctors::{doctor_details, DaySlots, DoctorCard, DoctorPageView};
 use crate::components::browser::remember_timezone;
 use crate::error::AppError;
@@ -14,10 +16,15 @@ use crate::pages::public::set_status;
 #[component]
 pub fn DoctorPage() -> impl IntoView {
     let params = use_params_map();
+    let query = leptos_router::hooks::use_query_map();
     // The browser's timezone, once it turns out to differ from what the server chose.
     let browser_tz = RwSignal::new(None::<String>);
     let details = Resource::new(
-        move || (params.read().get("id").unwrap_or_default(), browser_tz.get()),
+        // A zone chosen on the page (`?tz=`) wins over the browser's.
+        move || {
+            let chosen = query.read().get("tz").filter(|z| !z.trim().is_empty());
+            (params.read().get("id").unwrap_or_default(), chosen.or_else(|| browser_tz.get()))
+        },
         |(id, tz)| async move {
             match Uuid::parse_str(id.trim()) {
                 Ok(id) => doctor_details(id, tz).await,
@@ -75,7 +82,7 @@ fn DoctorDetails(view: DoctorPageView) -> impl IntoView {
             <DoctorProfile doctor/>
             <section class="stack" aria-labelledby="times-heading">
                 <h2 id="times-heading">"Available times"</h2>
-                <p class="muted">{format!("Times are in {timezone}.")}</p>
+                <TimezonePicker current=timezone action=format!("/doctors/{id}") keep=Vec::new()/>
                 {if days.is_empty() {
                     view! { <p>"No times in the next two weeks."</p> }.into_any()
                 } else {

@@ -49,6 +49,23 @@ impl Criteria {
         }
     }
 
+    /// The filters, as query parameters (without the page and the timezone).
+    fn filters(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("specialization", self.specialization.clone()),
+            ("name", self.name.clone()),
+            ("language", self.language.clone()),
+            ("consultation_type", self.consultation_type.clone()),
+            ("fee_min", self.fee_min.clone()),
+            ("fee_max", self.fee_max.clone()),
+            ("currency", self.currency.clone()),
+            ("min_rating", self.min_rating.clone()),
+            ("available", self.available.clone()),
+            ("date", self.date.clone()),
+            ("sort", self.sort.clone()),
+        ]
+    }
+
     /// The URL of another page of the same search (filters left at "Any" are left out).
     fn page_href(&self, page: u32) -> String {
         let page = page.to_string();
@@ -153,8 +170,9 @@ pub fn DoctorSearchPage() -> impl IntoView {
     let results = Resource::new(
         move || {
             let mut criteria = Criteria::from_query(&query.read());
-            if let Some(tz) = browser_tz.get() {
-                criteria.tz = Some(tz);
+            // A zone chosen on the page wins over the browser's.
+            if criteria.tz.is_none() {
+                criteria.tz = browser_tz.get();
             }
             criteria
         },
@@ -369,7 +387,7 @@ fn Results(page: SearchPage, criteria: Criteria) -> impl IntoView {
     let empty = page.doctors.is_empty();
     view! {
         <p class="result-count">{count}</p>
-        <p class="muted">{format!("Times are in {}.", page.timezone)}</p>
+        <TimezonePicker current=page.timezone.clone() action="/doctors".to_owned() keep=criteria.filters()/>
         {if empty {
             view! { <p>"Try fewer filters, or another day."</p> }.into_any()
         } else {
@@ -458,5 +476,30 @@ mod tests {
         assert_eq!(experience_text(Some(1)).as_deref(), Some("1 year"));
         assert_eq!(experience_text(Some(12)).as_deref(), Some("12 years"));
         assert_eq!(experience_text(None), None);
+    }
+}
+
+/// "Times are in X", and a way to choose another zone: a GET form that keeps
+/// the page's other parameters.
+#[component]
+pub(super) fn TimezonePicker(current: String, action: String, keep: Vec<(&'static str, String)>) -> impl IntoView {
+    use crate::domain::timezone::COMMON_ZONES;
+    view! {
+        <Form method="GET" action=action attr:class="cluster timezone-picker">
+            {keep
+                .into_iter()
+                .filter(|(_, value)| !value.trim().is_empty())
+                .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+                .collect_view()}
+            <p class="muted">{format!("Times are in {current}.")}</p>
+            <div class="field">
+                <label for="tz-choice">"Show times in"</label>
+                <input id="tz-choice" name="tz" list="tz-options" value=current autocomplete="off"/>
+                <datalist id="tz-options">
+                    {COMMON_ZONES.iter().map(|z| view! { <option value=*z></option> }).collect_view()}
+                </datalist>
+            </div>
+            <button type="submit" class="button secondary">"Change timezone"</button>
+        </Form>
     }
 }

@@ -16,12 +16,12 @@ pub const DEMO_ADMIN_EMAIL: &str = "admin@example.com";
 const FIRST_NAMES: &[&str] = &[
     "Amara", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Isla", "Jonas", "Kavya", "Liam", "Maya",
     "Noah", "Olivia", "Priya", "Quinn", "Rafael", "Sofia", "Tariq", "Uma", "Victor", "Wen", "Ximena", "Yusuf", "Zara",
-    "Arjun", "Beatriz", "Callum", "Daniela", "Emeka", "Freya",
+    "Arjun", "Beatriz", "Callum", "Daniela", "Emeka", "Freya", "Gabriel", "Hana", "Ivan",
 ];
 const LAST_NAMES: &[&str] = &[
     "Okafor", "Schmidt", "Nguyen", "Patel", "Rossi", "Haddad", "Kim", "Tanaka", "Murray", "Berg", "Iyer", "Walsh",
     "Cohen", "Mensah", "Garcia", "Sharma", "Reid", "Costa", "Novak", "Aziz", "Rao", "Dubois", "Zhang", "Lopez",
-    "Demir", "Ali", "Menon", "Silva", "Fraser", "Moreno", "Eze", "Larsen",
+    "Demir", "Ali", "Menon", "Silva", "Fraser", "Moreno", "Eze", "Larsen", "Fischer", "Sato", "Petrov",
 ];
 const SPECIALTIES: &[&str] = &[
     "General Practice",
@@ -53,7 +53,11 @@ const PATIENTS: &[(&str, &str, &str)] = &[
     ("Dana", "Brooks", "America/Chicago"),
     ("Esha", "Kapoor", "Asia/Kolkata"),
 ];
-const DOCTOR_COUNT: usize = 32;
+/// 32 verified doctors taking bookings, one verified but paused, and two
+/// waiting in the verification queue.
+const DOCTOR_COUNT: usize = 35;
+const PENDING_FROM: usize = 33;
+const PAUSED: usize = 32;
 
 /// One demo login, as printed at start.
 #[derive(Debug, Clone)]
@@ -176,12 +180,14 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
                                 bio, consultation_fee, currency, rating, is_verified, is_available,
                                 license_expires_on, languages, consultation_types, verification_status,
                                 reviewed_at, buffer_minutes, min_notice_minutes)
-           SELECT id, user_id, licence, specialty, years, 'MD', bio, fee, currency, rating, true, true,
-                  current_date + 1095, string_to_array(langs, ','), string_to_array(kinds, ','), 'approved',
-                  now(), 0, 120
+           SELECT id, user_id, licence, specialty, years, 'MD', bio, fee, currency,
+                  CASE WHEN status = 'approved' THEN rating END, status = 'approved', available,
+                  current_date + 1095, string_to_array(langs, ','), string_to_array(kinds, ','), status,
+                  CASE WHEN status = 'approved' THEN now() END, 0, 120
            FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[],
-                       $7::numeric[], $8::text[], $9::numeric[], $10::text[], $11::text[])
-                AS t(id, user_id, licence, specialty, years, bio, fee, currency, rating, langs, kinds)"#,
+                       $7::numeric[], $8::text[], $9::numeric[], $10::text[], $11::text[], $12::bool[], $13::text[])
+                AS t(id, user_id, licence, specialty, years, bio, fee, currency, rating, langs, kinds, available,
+                     status)"#,
         &doctor_ids,
         &doctor_user_ids,
         &licences,
@@ -193,6 +199,10 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
         &ratings,
         &languages,
         &types,
+        &(0..DOCTOR_COUNT).map(|i| i != PAUSED).collect::<Vec<bool>>(),
+        &(0..DOCTOR_COUNT)
+            .map(|i| if i >= PENDING_FROM { "pending" } else { "approved" }.to_owned())
+            .collect::<Vec<_>>(),
     )
     .execute(&mut *tx)
     .await?;
@@ -228,6 +238,27 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
         &starts,
         &ends,
         &slot_zones,
+    )
+    .execute(&mut *tx)
+    .await?;
+
+    // The first doctor (New York) is away at a conference next Wednesday; the
+    // second (Los Angeles) adds Sunday hours once: both kinds show in the editor.
+    sqlx::query!(
+        r#"INSERT INTO doctor_time_off (doctor_id, starts_at, ends_at, note)
+           SELECT $1, (w + interval '9 days') AT TIME ZONE 'America/New_York',
+                      (w + interval '10 days') AT TIME ZONE 'America/New_York', 'Conference'
+           FROM date_trunc('week', now() AT TIME ZONE 'America/New_York') AS w"#,
+        doctor_ids[0]
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone, is_recurring,
+                                          valid_from, valid_until)
+           SELECT $1, 0, '10:00', '13:00', 'America/Los_Angeles', false, d, d
+           FROM (SELECT (date_trunc('week', now() AT TIME ZONE 'America/Los_Angeles') + interval '6 days')::date) AS t(d)"#,
+        doctor_ids[1]
     )
     .execute(&mut *tx)
     .await?;
