@@ -63,7 +63,8 @@ test('an administrator must set up two-step verification first, then resets a pa
   const page = await (await browser.newContext()).newPage();
   await signIn(page, adminEmail, PASSWORD);
   // Sent to enrolment before anything else, wherever they go.
-  await expect(page).toHaveURL('/account/mfa');
+  // The gate acts once the page has hydrated (debug WebAssembly: seconds on a busy machine).
+  await expect(page).toHaveURL('/account/mfa', { timeout: 20_000 });
   await expect(page.getByRole('main')).toContainText('As an administrator you must turn on two-step verification');
   await page.locator('header').getByRole('link', { name: 'About', exact: true }).click();
   await expect(page).toHaveURL('/account/mfa');

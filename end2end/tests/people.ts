@@ -97,7 +97,8 @@ export async function newAdmin(page: Page): Promise<void> {
   const email = `olga.${Date.now()}.${Math.random().toString(36).slice(2, 6)}@example.com`;
   createAdmin(email);
   await signIn(page, email, PASSWORD);
-  await expect(page).toHaveURL('/account/mfa');
+  // The gate acts once the page has hydrated (debug WebAssembly: seconds on a busy machine).
+  await expect(page).toHaveURL('/account/mfa', { timeout: 20_000 });
   await enrol(page);
 }
 
