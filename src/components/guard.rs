@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::layout::MeResource;
+use crate::domain::Role;
 use crate::pages::public::set_status;
 
 #[component]
@@ -16,17 +17,7 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
                 Suspend::new(async move {
                     match me.await {
                         Ok(Some(_)) => children().into_any(),
-                        _ => {
-                            set_status(401);
-                            view! {
-                                <section class="stack narrow">
-                                    <h1>"Please sign in"</h1>
-                                    <p>"You need to be signed in to see this page."</p>
-                                    <p><a class="button" href="/sign-in">"Sign in"</a></p>
-                                </section>
-                            }
-                            .into_any()
-                        }
+                        _ => sign_in_prompt(),
                     }
                 })
             }}
@@ -38,7 +29,6 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
 /// and an administrator without two-step verification is sent to set it up.
 #[component]
 pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
-    use crate::domain::Role;
     let me = expect_context::<MeResource>();
     let enrolled_now = expect_context::<crate::components::layout::MfaEnrolledNow>().0;
     view! {
@@ -61,28 +51,8 @@ pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Ok(Some(_)) => {
-                            set_status(403);
-                            view! {
-                                <section class="stack narrow">
-                                    <h1>"Not available"</h1>
-                                    <p>"This page is for administrators."</p>
-                                    <p><a href="/">"Back to the home page"</a></p>
-                                </section>
-                            }
-                            .into_any()
-                        }
-                        _ => {
-                            set_status(401);
-                            view! {
-                                <section class="stack narrow">
-                                    <h1>"Please sign in"</h1>
-                                    <p>"You need to be signed in to see this page."</p>
-                                    <p><a class="button" href="/sign-in">"Sign in"</a></p>
-                                </section>
-                            }
-                            .into_any()
-                        }
+                        Ok(Some(_)) => not_for_you("administrators"),
+                        _ => sign_in_prompt(),
                     }
                 })
             }}
@@ -93,7 +63,7 @@ pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
 /// Pages for one role (doctors' practice pages): anyone else gets 403, or
 /// the sign-in prompt.
 #[component]
-pub fn RequireRole(role: crate::domain::Role, children: ChildrenFn) -> impl IntoView {
+pub fn RequireRole(role: Role, children: ChildrenFn) -> impl IntoView {
     let me = expect_context::<MeResource>();
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -102,31 +72,37 @@ pub fn RequireRole(role: crate::domain::Role, children: ChildrenFn) -> impl Into
                 Suspend::new(async move {
                     match me.await {
                         Ok(Some(user)) if user.role == role => children().into_any(),
-                        Ok(Some(_)) => {
-                            set_status(403);
-                            view! {
-                                <section class="stack narrow">
-                                    <h1>"Not available"</h1>
-                                    <p>{format!("This page is for {}s.", role.as_str())}</p>
-                                    <p><a href="/">"Back to the home page"</a></p>
-                                </section>
-                            }
-                            .into_any()
-                        }
-                        _ => {
-                            set_status(401);
-                            view! {
-                                <section class="stack narrow">
-                                    <h1>"Please sign in"</h1>
-                                    <p>"You need to be signed in to see this page."</p>
-                                    <p><a class="button" href="/sign-in">"Sign in"</a></p>
-                                </section>
-                            }
-                            .into_any()
-                        }
+                        Ok(Some(_)) => not_for_you(if role == Role::Doctor { "doctors" } else { "patients" }),
+                        _ => sign_in_prompt(),
                     }
                 })
             }}
         </Suspense>
     }
+}
+
+/// 401: the page needs a signed-in person.
+fn sign_in_prompt() -> AnyView {
+    set_status(401);
+    view! {
+        <section class="stack narrow">
+            <h1>"Please sign in"</h1>
+            <p>"You need to be signed in to see this page."</p>
+            <p><a class="button" href="/sign-in">"Sign in"</a></p>
+        </section>
+    }
+    .into_any()
+}
+
+/// 403: signed in, but the page is for someone else.
+fn not_for_you(who: &'static str) -> AnyView {
+    set_status(403);
+    view! {
+        <section class="stack narrow">
+            <h1>"Not available"</h1>
+            <p>{format!("This page is for {who}.")}</p>
+            <p><a href="/">"Back to the home page"</a></p>
+        </section>
+    }
+    .into_any()
 }

@@ -39,6 +39,27 @@ pub fn canonical_timezone(name: &str) -> Option<&'static str> {
     parse_timezone(name).map(|tz| tz.name())
 }
 
+/// Zones offered first when someone picks a timezone (any IANA name is accepted).
+pub const COMMON_ZONES: &[&str] = &[
+    "UTC",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Africa/Lagos",
+    "Africa/Nairobi",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,24 +83,3 @@ mod tests {
         assert_eq!(canonical_timezone(""), None);
     }
 }
-
-/// Zones offered first when someone picks a timezone (any IANA name is accepted).
-pub const COMMON_ZONES: &[&str] = &[
-    "UTC",
-    "America/Los_Angeles",
-    "America/Denver",
-    "America/Chicago",
-    "America/New_York",
-    "America/Sao_Paulo",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "Africa/Lagos",
-    "Africa/Nairobi",
-    "Asia/Dubai",
-    "Asia/Kolkata",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-    "Pacific/Auckland",
-];

@@ -39,14 +39,6 @@ async fn signed_up_and_in(app: &TestApp, email: &str) -> HashMap<String, (String
     set_cookies(&res)
 }
 
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = $1")
-        .bind(action)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn signing_up_creates_an_unverified_account_with_its_profile() {
     let app = spawn_app().await;

@@ -6,7 +6,6 @@ use crate::helpers::*;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Offset, SecondsFormat, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde_json::Value;
-use telehealth::server::auth::mfa::code_at;
 use uuid::Uuid;
 
 const LONDON: Tz = chrono_tz::Europe::London;
@@ -109,42 +108,12 @@ async fn patient(app: &TestApp, email: &str, timezone: &str) -> reqwest::Client 
     client
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
-/// An administrator, signed in, without two-step verification.
-async fn admin_without_mfa(app: &TestApp, email: &str) -> reqwest::Client {
-    telehealth::server::services::admin::create_admin(&app.pool, email, PASSWORD, "Olga", "Ops").await.unwrap();
-    let client = browser(None);
-    assert_eq!(sign_in(app, &client, email).await.status(), 200);
-    client
-}
-
-/// An administrator, signed in, enrolled in two-step verification.
-async fn admin(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = admin_without_mfa(app, email).await;
-    let res = app.post_form_as(&client, "/api/mfa_begin", "").await;
-    assert_eq!(res.status(), 200);
-    let setup: Value = res.json().await.unwrap();
-    let key = setup["manual_key"].as_str().unwrap().replace(' ', "");
-    let secret = totp_rs::Secret::try_from_base32(&key).unwrap().as_bytes().to_vec();
-    let code = code_at(&secret, unix_now()).unwrap();
-    let res = app.post_form_as(&client, "/api/mfa_confirm", &form(&[("code", &code)])).await;
-    assert_eq!(res.status(), 200);
-    client
-}
-
 async fn review(app: &TestApp, admin: &reqwest::Client, doctor_id: Uuid, approve: bool, reason: &str) -> (u16, Value) {
     let body = form(&[("doctor_id", &doctor_id.to_string()), ("approve", &approve.to_string()), ("reason", reason)]);
     post(app, admin, "/api/admin_review_doctor", &body).await
 }
 
 // --- the database, read and (for fixtures) written directly ------------------------
-
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.pool).await.unwrap()
-}
 
 async fn doctor_id(app: &TestApp, email: &str) -> Uuid {
     sqlx::query_scalar("SELECT d.id FROM doctors d JOIN users u ON u.id = d.user_id WHERE u.email = $1")
@@ -172,14 +141,6 @@ async fn verification(app: &TestApp, email: &str) -> (String, bool, Option<Strin
     .fetch_one(&app.pool)
     .await
     .unwrap()
-}
-
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = $1")
-        .bind(action)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
 }
 
 /// Who did `action`, on what, with which details (the one such row).
@@ -496,7 +457,7 @@ async fn an_administrator_approves_or_rejects_pending_doctors_who_are_emailed_an
     let bruno_id = doctor_id(&app, "bruno@example.com").await;
     let ana = patient(&app, "ana@example.com", "Europe/Lisbon").await;
     let omar = admin_without_mfa(&app, "omar@example.com").await;
-    let olga = admin(&app, "olga@example.com").await;
+    let olga = admin_with_mfa(&app, "olga@example.com").await;
 
     // The queue, oldest first.
     let (status, queue) = get(&app, &olga, "/api/admin_doctor_queue").await;
@@ -568,7 +529,7 @@ async fn an_administrator_approves_or_rejects_pending_doctors_who_are_emailed_an
 #[tokio::test]
 async fn editing_a_profile_keeps_an_approval_unless_the_licence_changes_and_resubmits_a_rejected_one() {
     let app = spawn_app().await;
-    let olga = admin(&app, "olga@example.com").await;
+    let olga = admin_with_mfa(&app, "olga@example.com").await;
     let amara = doctor(&app, "amara@example.com", "Amara", "Okafor", "Europe/London").await;
     let mut profile = Profile::good("GMC-7043921");
     assert_eq!(save_profile(&app, &amara, &profile).await.0, 200);
@@ -790,7 +751,7 @@ async fn time_off_removes_the_times_it_covers_and_only_its_owner_can_remove_it()
 #[tokio::test]
 async fn a_booked_consultation_takes_its_time_out_of_the_doctors_times_but_a_cancelled_one_does_not() {
     let app = spawn_app().await;
-    let olga = admin(&app, "olga@example.com").await;
+    let olga = admin_with_mfa(&app, "olga@example.com").await;
     let amara = doctor_with_profile(&app, "amara@example.com", "Amara", "Okafor", "GMC-7043921").await;
     verify_email(&app, "amara@example.com").await;
     let id = doctor_id(&app, "amara@example.com").await;
@@ -860,7 +821,7 @@ struct World {
 
 impl World {
     async fn build(app: &TestApp) -> World {
-        let admin = admin(app, "olga@example.com").await;
+        let admin = admin_with_mfa(app, "olga@example.com").await;
         let monday = vec![weekly(1, "09:00", "12:00", "Europe/London")];
         let a = listed_doctor(app, &admin, "amara@example.com", ("Amara", "Smith"), &Profile::good("A-1001"), &monday)
             .await;

@@ -316,3 +316,57 @@ pub fn decode_quoted_printable(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+// --- shared by several test modules ------------------------------------------------
+
+pub async fn audit_count(app: &TestApp, action: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = $1")
+        .bind(action)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+pub async fn user_id(app: &TestApp, email: &str) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.pool).await.unwrap()
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// An administrator made as on the command line, signed in on their own
+/// browser, without two-step verification yet.
+pub async fn admin_without_mfa(app: &TestApp, email: &str) -> reqwest::Client {
+    telehealth::server::services::admin::create_admin(&app.pool, email, PASSWORD, "Olga", "Ops").await.unwrap();
+    let client = browser(None);
+    let res = app.post_form_as(&client, "/api/sign_in", &form(&[("email", email), ("password", PASSWORD)])).await;
+    assert_eq!(res.status(), 200);
+    client
+}
+
+/// Starts two-step enrolment; the secret, read from the manual key as a person would type it.
+pub async fn begin_mfa(app: &TestApp, client: &reqwest::Client) -> (Vec<u8>, serde_json::Value) {
+    let res = app.post_form_as(client, "/api/mfa_begin", "").await;
+    assert_eq!(res.status(), 200);
+    let setup: serde_json::Value = res.json().await.unwrap();
+    let key = setup["manual_key"].as_str().unwrap().replace(' ', "");
+    let secret = totp_rs::Secret::try_from_base32(&key).unwrap().as_bytes().to_vec();
+    (secret, setup)
+}
+
+/// Enrols fully; returns the secret and the recovery codes.
+pub async fn enrol_mfa(app: &TestApp, client: &reqwest::Client) -> (Vec<u8>, Vec<String>) {
+    let (secret, _) = begin_mfa(app, client).await;
+    let code = telehealth::server::auth::mfa::code_at(&secret, unix_now()).unwrap();
+    let res = app.post_form_as(client, "/api/mfa_confirm", &form(&[("code", &code)])).await;
+    assert_eq!(res.status(), 200);
+    (secret, res.json().await.unwrap())
+}
+
+/// An administrator, signed in, with two-step verification on.
+pub async fn admin_with_mfa(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = admin_without_mfa(app, email).await;
+    enrol_mfa(app, &client).await;
+    client
+}

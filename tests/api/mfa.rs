@@ -26,28 +26,6 @@ async fn signed_in(app: &TestApp, client: &reqwest::Client) -> bool {
     !app.get_json_as(client, "/api/me").await.is_null()
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
-/// Starts enrolment; returns the secret, read from the manual key as a person would type it.
-async fn begin(app: &TestApp, client: &reqwest::Client) -> (Vec<u8>, serde_json::Value) {
-    let res = app.post_form_as(client, "/api/mfa_begin", "").await;
-    assert_eq!(res.status(), 200);
-    let setup: serde_json::Value = res.json().await.unwrap();
-    let key = setup["manual_key"].as_str().unwrap().replace(' ', "");
-    let secret = totp_rs::Secret::try_from_base32(&key).unwrap().as_bytes().to_vec();
-    (secret, setup)
-}
-
-/// Enrols fully; returns the secret and the recovery codes.
-async fn enrol(app: &TestApp, client: &reqwest::Client) -> (Vec<u8>, Vec<String>) {
-    let (secret, _) = begin(app, client).await;
-    let res = app.post_form_as(client, "/api/mfa_confirm", &form(&[("code", &code_at(&secret, now()).unwrap())])).await;
-    assert_eq!(res.status(), 200);
-    (secret, res.json().await.unwrap())
-}
-
 /// A code for a step not used yet, as the authenticator would show it next
 /// (waiting for the clock when the current steps are used up).
 async fn fresh_code(app: &TestApp, email: &str, secret: &[u8]) -> String {
@@ -56,20 +34,12 @@ async fn fresh_code(app: &TestApp, email: &str, secret: &[u8]) -> String {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    let current = (now() / 30) as i64;
+    let current = (unix_now() / 30) as i64;
     let step = last.map_or(current, |l| (l + 1).max(current - 1));
-    while (now() / 30) as i64 + 1 < step {
+    while (unix_now() / 30) as i64 + 1 < step {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     code_at(secret, step as u64 * 30).unwrap()
-}
-
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = $1")
-        .bind(action)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
 }
 
 async fn dev_mail_count(app: &TestApp, to: &str, subject: &str) -> i64 {
@@ -85,7 +55,7 @@ async fn dev_mail_count(app: &TestApp, to: &str, subject: &str) -> i64 {
 async fn enrolment_shows_a_qr_code_and_a_key_and_keeps_the_secret_encrypted_until_confirmed() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (secret, setup) = begin(&app, &ana).await;
+    let (secret, setup) = begin_mfa(&app, &ana).await;
     assert_eq!(secret.len(), 20);
     assert!(setup["qr_svg"].as_str().unwrap().starts_with("<svg"));
     assert!(setup["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/Telehealth:ana%40example.com"));
@@ -110,8 +80,8 @@ async fn enrolment_shows_a_qr_code_and_a_key_and_keeps_the_secret_encrypted_unti
 async fn a_wrong_confirmation_code_is_refused_next_to_the_field_and_mfa_stays_off() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (secret, _) = begin(&app, &ana).await;
-    let wrong = code_at(&secret, now() - 600).unwrap();
+    let (secret, _) = begin_mfa(&app, &ana).await;
+    let wrong = code_at(&secret, unix_now() - 600).unwrap();
     for bad in [wrong.as_str(), "12345", "abcdef", ""] {
         let res = app.post_form_as(&ana, "/api/mfa_confirm", &form(&[("code", bad)])).await;
         assert_eq!(res.status(), 422, "{bad:?}");
@@ -128,7 +98,7 @@ async fn a_wrong_confirmation_code_is_refused_next_to_the_field_and_mfa_stays_of
 async fn confirming_turns_mfa_on_with_ten_recovery_codes_stored_only_as_digests() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (_, codes) = enrol(&app, &ana).await;
+    let (_, codes) = enrol_mfa(&app, &ana).await;
     assert_eq!(codes.len(), 10);
     let stored: Vec<Vec<u8>> =
         sqlx::query_scalar("SELECT code_hash FROM mfa_recovery_codes").fetch_all(&app.pool).await.unwrap();
@@ -150,7 +120,7 @@ async fn confirming_turns_mfa_on_with_ten_recovery_codes_stored_only_as_digests(
 async fn with_mfa_on_the_password_alone_only_earns_a_short_lived_challenge() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    enrol(&app, &ana).await;
+    enrol_mfa(&app, &ana).await;
     let laptop = browser(None);
     let res = sign_in(&app, &laptop, "ana@example.com").await;
     assert_eq!(res.status(), 200);
@@ -178,7 +148,7 @@ async fn with_mfa_on_the_password_alone_only_earns_a_short_lived_challenge() {
 async fn a_code_completes_the_sign_in_and_the_same_code_is_accepted_only_once() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (secret, _) = enrol(&app, &ana).await;
+    let (secret, _) = enrol_mfa(&app, &ana).await;
     let laptop = browser(None);
     sign_in(&app, &laptop, "ana@example.com").await;
     let code = fresh_code(&app, "ana@example.com", &secret).await;
@@ -205,7 +175,7 @@ async fn a_code_completes_the_sign_in_and_the_same_code_is_accepted_only_once() 
 async fn a_recovery_code_signs_in_once_and_the_owner_is_told() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (_, codes) = enrol(&app, &ana).await;
+    let (_, codes) = enrol_mfa(&app, &ana).await;
     let laptop = browser(None);
     sign_in(&app, &laptop, "ana@example.com").await;
     // Typed in capitals with a space instead of the dash: still fine.
@@ -224,7 +194,7 @@ async fn a_recovery_code_signs_in_once_and_the_owner_is_told() {
 async fn five_wrong_codes_lock_the_second_step_even_for_the_right_code() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (secret, _) = enrol(&app, &ana).await;
+    let (secret, _) = enrol_mfa(&app, &ana).await;
     let laptop = browser(None);
     sign_in(&app, &laptop, "ana@example.com").await;
     for _ in 0..5 {
@@ -243,9 +213,9 @@ async fn five_wrong_codes_lock_the_second_step_even_for_the_right_code() {
 async fn the_second_step_without_the_password_step_is_refused() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (secret, _) = enrol(&app, &ana).await;
+    let (secret, _) = enrol_mfa(&app, &ana).await;
     let stranger = browser(None);
-    let res = send_code(&app, &stranger, &code_at(&secret, now()).unwrap()).await;
+    let res = send_code(&app, &stranger, &code_at(&secret, unix_now()).unwrap()).await;
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("email and password again"));
     assert!(!signed_in(&app, &stranger).await);
@@ -255,7 +225,7 @@ async fn the_second_step_without_the_password_step_is_refused() {
 async fn turning_mfa_off_needs_the_password_and_a_code() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (secret, codes) = enrol(&app, &ana).await;
+    let (secret, codes) = enrol_mfa(&app, &ana).await;
     let wrong_password = form(&[("password", "not my password at all"), ("code", &codes[0])]);
     let res = app.post_form_as(&ana, "/api/mfa_disable", &wrong_password).await;
     assert_eq!(res.status(), 422);
@@ -287,7 +257,7 @@ async fn turning_mfa_off_needs_the_password_and_a_code() {
 async fn renewing_recovery_codes_retires_the_old_ones() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let (_, old) = enrol(&app, &ana).await;
+    let (_, old) = enrol_mfa(&app, &ana).await;
     let res = app.post_form_as(&ana, "/api/mfa_renew_codes", &form(&[("code", &old[0])])).await;
     assert_eq!(res.status(), 200);
     let new: Vec<String> = res.json().await.unwrap();
@@ -301,27 +271,15 @@ async fn renewing_recovery_codes_retires_the_old_ones() {
 
 // --- administrators ---------------------------------------------------------
 
-/// An administrator, signed in (without MFA yet).
-async fn admin(app: &TestApp, email: &str) -> reqwest::Client {
-    telehealth::server::services::admin::create_admin(&app.pool, email, PASSWORD, "Olga", "Ops").await.unwrap();
-    let client = browser(None);
-    assert_eq!(sign_in(app, &client, email).await.status(), 200);
-    client
-}
-
-async fn user_id(app: &TestApp, email: &str) -> Uuid {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1").bind(email).fetch_one(&app.pool).await.unwrap()
-}
-
 #[tokio::test]
 async fn an_administrator_without_mfa_is_refused_administration_until_enrolled() {
     let app = spawn_app().await;
-    let olga = admin(&app, "olga@example.com").await;
+    let olga = admin_without_mfa(&app, "olga@example.com").await;
     let res = olga.get(format!("{}/api/admin_users?q=", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("mfa_required"));
     assert_eq!(app.get_json_as(&olga, "/api/mfa_status").await["required"], true);
-    enrol(&app, &olga).await;
+    enrol_mfa(&app, &olga).await;
     let res = olga.get(format!("{}/api/admin_users?q=olga", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let rows: serde_json::Value = res.json().await.unwrap();
@@ -332,8 +290,8 @@ async fn an_administrator_without_mfa_is_refused_administration_until_enrolled()
 #[tokio::test]
 async fn an_administrator_cannot_turn_off_their_own_mfa() {
     let app = spawn_app().await;
-    let olga = admin(&app, "olga@example.com").await;
-    let (_, codes) = enrol(&app, &olga).await;
+    let olga = admin_without_mfa(&app, "olga@example.com").await;
+    let (_, codes) = enrol_mfa(&app, &olga).await;
     let res = app.post_form_as(&olga, "/api/mfa_disable", &form(&[("password", PASSWORD), ("code", &codes[0])])).await;
     assert_eq!(res.status(), 409);
     assert_eq!(app.get_json_as(&olga, "/api/mfa_status").await["enabled"], true);
@@ -365,9 +323,9 @@ async fn an_administrator_resets_a_users_mfa_which_signs_them_out_is_audited_and
     })
     .await;
     let ana = patient(&app, "ana@example.com").await;
-    enrol(&app, &ana).await;
-    let olga = admin(&app, "olga@example.com").await;
-    enrol(&app, &olga).await;
+    enrol_mfa(&app, &ana).await;
+    let olga = admin_without_mfa(&app, "olga@example.com").await;
+    enrol_mfa(&app, &olga).await;
     let ana_id = user_id(&app, "ana@example.com").await.to_string();
 
     let no_reason =
@@ -404,8 +362,8 @@ async fn an_administrator_resets_a_users_mfa_which_signs_them_out_is_audited_and
 async fn an_administrator_deactivates_and_reactivates_an_account() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
-    let olga = admin(&app, "olga@example.com").await;
-    enrol(&app, &olga).await;
+    let olga = admin_without_mfa(&app, "olga@example.com").await;
+    enrol_mfa(&app, &olga).await;
     let ana_id = user_id(&app, "ana@example.com").await.to_string();
     let deactivate = form(&[("user_id", &ana_id), ("active", "false"), ("reason", "Reported abuse")]);
     assert_eq!(app.post_form_as(&olga, "/api/admin_set_active", &deactivate).await.status(), 200);
