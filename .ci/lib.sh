@@ -53,6 +53,11 @@ pg_ensure() {
   if as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
     say "PostgreSQL already running ($dir)"
   else
+    # Another cluster (a developer's, from another checkout) may hold the port: take the next free one.
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+      say "port $port is taken; trying $((port + 1))"
+      port=$((port + 1))
+    done
     say "starting PostgreSQL on 127.0.0.1:$port"
     as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 \
       -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c synchronous_commit=off" \
