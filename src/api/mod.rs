@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod consultations;
 pub mod doctors;
 pub mod mfa;
 pub mod platform;

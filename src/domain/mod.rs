@@ -5,6 +5,7 @@ pub mod device;
 pub mod doctor;
 pub mod email;
 pub mod password;
+pub mod payment;
 pub mod person;
 pub mod profile;
 pub mod slots;

@@ -19,6 +19,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub mail: MailSettings,
     pub demo: DemoSettings,
+    pub booking: BookingSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -87,6 +88,19 @@ pub struct MailSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DemoSettings {
     pub seed: bool,
+}
+
+/// Holds, cancellation and rescheduling policy.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BookingSettings {
+    /// How long an unpaid booking holds its time.
+    pub hold_minutes: u32,
+    /// A patient cancelling at least this long before gets everything back…
+    pub full_refund_hours: u32,
+    /// …later, this share of the fee (0 to 100).
+    pub late_cancel_refund_percent: u32,
+    /// Rescheduling is allowed until this long before the start.
+    pub reschedule_notice_hours: u32,
 }
 
 /// A value that must never be printed: `Debug` shows `[redacted]`.

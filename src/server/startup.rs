@@ -19,6 +19,7 @@ use super::crypto::FieldCipher;
 use super::db::{self, DbStartError};
 use super::http::{self, health, metrics::Metrics};
 use super::integrations::mail::Mailer;
+use super::integrations::payments::{Gateway, Sandbox};
 use super::state::AppState;
 use crate::app::{shell, App};
 
@@ -112,7 +113,9 @@ impl Application {
             access_tokens: Arc::new(access_tokens),
             cipher: Arc::new(cipher),
             mailer,
+            payments: Gateway::Sandbox(Sandbox),
         };
+        crate::server::services::booking::spawn_hold_sweeper(pool.clone(), Duration::from_secs(30));
         let router = router(state);
         Ok(Application { listener, router, addr, pool, grace })
     }

@@ -10,6 +10,7 @@ use super::config::Settings;
 use super::crypto::FieldCipher;
 use super::http::metrics::Metrics;
 use super::integrations::mail::Mailer;
+use super::integrations::payments::Gateway;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -21,6 +22,7 @@ pub struct AppState {
     /// Encrypts secrets stored in the database (TOTP secrets).
     pub cipher: Arc<FieldCipher>,
     pub mailer: Mailer,
+    pub payments: Gateway,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 //! inside one transaction.
 
 pub mod audit;
+pub mod consultations;
 pub mod demo;
 pub mod doctors;
 pub mod email_tokens;

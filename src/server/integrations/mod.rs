@@ -1,3 +1,4 @@
 //! The outside world: mail now; payment gateways and signalling later.
 
 pub mod mail;
+pub mod payments;

@@ -2,9 +2,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod booking;
 pub mod doctors;
 pub mod mfa;
 pub mod passwords;
+pub mod payments;
 pub mod profile;
 pub mod sessions;
 pub mod verification;

@@ -1,0 +1,20 @@
+-- Booking: holds that expire, one booking per request (idempotency key), and
+-- who cancelled and why.
+
+ALTER TABLE consultations
+    -- While 'pending_payment': the time is held until then.
+    ADD COLUMN hold_expires_at     TIMESTAMPTZ,
+    -- The patient's browser sends one key per booking form: a repeated
+    -- request (double click, retry) finds the booking it already made.
+    ADD COLUMN booking_key         UUID,
+    ADD COLUMN cancelled_at        TIMESTAMPTZ,
+    ADD COLUMN cancelled_by        UUID,
+    -- hold_expired | patient | doctor | admin (the words, not free text).
+    ADD COLUMN cancellation_reason VARCHAR(32),
+    ADD CONSTRAINT consultations_cancelled_by_fkey FOREIGN KEY (cancelled_by) REFERENCES users (id),
+    ADD CONSTRAINT consultations_cancellation_reason_check
+        CHECK (cancellation_reason IN ('hold_expired', 'patient', 'doctor', 'admin'));
+
+CREATE UNIQUE INDEX consultations_patient_booking_key ON consultations (patient_id, booking_key)
+    WHERE booking_key IS NOT NULL;
+CREATE INDEX consultations_hold_expiry_idx ON consultations (hold_expires_at) WHERE status = 'pending_payment';

@@ -1,0 +1,240 @@
+//! Consultations and their payments: holds, payment, cancellation, lists.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+pub struct NewHold<'a> {
+    pub patient_id: Uuid,
+    pub doctor_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub consultation_type: &'a str,
+    pub symptoms: &'a str,
+    pub hold_expires_at: DateTime<Utc>,
+    pub booking_key: Uuid,
+}
+
+/// The consultation a booking key already made, if any.
+pub async fn by_booking_key(conn: &mut PgConnection, patient_id: Uuid, key: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT id FROM consultations WHERE patient_id = $1 AND booking_key = $2", patient_id, key)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Inserts the held consultation; the exclusion constraints refuse a time
+/// the doctor or the patient already has.
+pub async fn insert_hold(conn: &mut PgConnection, h: &NewHold<'_>) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, status, consultation_type,
+                                     symptoms, hold_expires_at, booking_key)
+           VALUES ($1, $2, $3, $4, 'pending_payment', $5::text::consultation_type, $6, $7, $8)
+           RETURNING id"#,
+        h.patient_id,
+        h.doctor_id,
+        h.starts_at,
+        h.ends_at,
+        h.consultation_type,
+        h.symptoms,
+        h.hold_expires_at,
+        h.booking_key
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn insert_payment(
+    conn: &mut PgConnection,
+    consultation_id: Uuid,
+    patient_id: Uuid,
+    doctor_id: Uuid,
+    amount: Decimal,
+    currency: &str,
+) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO payments (consultation_id, patient_id, doctor_id, amount, currency)
+           VALUES ($1, $2, $3, $4, $5::text::currency_code) RETURNING id"#,
+        consultation_id,
+        patient_id,
+        doctor_id,
+        amount,
+        currency
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// An expired hold, released.
+#[derive(Debug, Clone)]
+pub struct Released {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+}
+
+/// Releases expired holds (of one doctor, or all): the consultation is
+/// cancelled (`hold_expired`) and its pending payment marked failed. Safe to
+/// run from several server instances at once: a row is released once.
+pub async fn release_expired_holds(
+    conn: &mut PgConnection,
+    doctor_id: Option<Uuid>,
+) -> Result<Vec<Released>, sqlx::Error> {
+    let released = sqlx::query_as!(
+        Released,
+        r#"UPDATE consultations
+           SET status = 'cancelled', cancellation_reason = 'hold_expired', cancelled_at = now(), hold_expires_at = NULL
+           WHERE status = 'pending_payment' AND hold_expires_at < now() AND ($1::uuid IS NULL OR doctor_id = $1)
+           RETURNING id, patient_id"#,
+        doctor_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<Uuid> = released.iter().map(|r| r.id).collect();
+    sqlx::query!("UPDATE payments SET status = 'failed' WHERE consultation_id = ANY($1) AND status = 'pending'", &ids)
+        .execute(conn)
+        .await?;
+    Ok(released)
+}
+
+/// A consultation with its payment and both parties, as lists and use cases need it.
+#[derive(Debug, Clone)]
+pub struct ConsultationRow {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    pub doctor_id: Uuid,
+    pub doctor_user_id: Uuid,
+    pub doctor_first_name: String,
+    pub doctor_last_name: String,
+    pub specialization: String,
+    pub patient_first_name: String,
+    pub patient_last_name: String,
+    pub patient_email: String,
+    pub doctor_email: String,
+    pub scheduled_at: DateTime<Utc>,
+    pub scheduled_end_at: DateTime<Utc>,
+    pub status: String,
+    pub consultation_type: String,
+    pub symptoms: Option<String>,
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    pub payment_id: Uuid,
+    pub amount: Decimal,
+    pub currency: String,
+    pub payment_status: String,
+    pub refunded_amount: Decimal,
+    pub transaction_id: Option<String>,
+}
+
+macro_rules! consultation_query {
+    ($where:literal, $($arg:expr),*) => {
+        sqlx::query_as!(
+            ConsultationRow,
+            r#"SELECT c.id, c.patient_id, c.doctor_id, d.user_id AS doctor_user_id,
+                      dp.first_name AS doctor_first_name, dp.last_name AS doctor_last_name, d.specialization,
+                      pp.first_name AS patient_first_name, pp.last_name AS patient_last_name,
+                      pu.email AS patient_email, du.email AS doctor_email,
+                      c.scheduled_at, c.scheduled_end_at, c.status AS "status!", c.consultation_type AS "consultation_type!",
+                      c.symptoms, c.hold_expires_at,
+                      p.id AS payment_id, p.amount, p.currency AS "currency!", p.status AS "payment_status!",
+                      p.refunded_amount, p.transaction_id
+               FROM consultations c
+               JOIN payments p ON p.consultation_id = c.id
+               JOIN doctors d ON d.id = c.doctor_id
+               JOIN profiles dp ON dp.user_id = d.user_id
+               JOIN users du ON du.id = d.user_id
+               JOIN profiles pp ON pp.user_id = c.patient_id
+               JOIN users pu ON pu.id = c.patient_id
+               "# + $where,
+            $($arg),*
+        )
+    };
+}
+
+/// One consultation, locked for the use case that changes it.
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<ConsultationRow>, sqlx::Error> {
+    consultation_query!("WHERE c.id = $1 FOR UPDATE OF c, p", id).fetch_optional(conn).await
+}
+
+/// A patient's consultations, soonest first.
+pub async fn of_patient(conn: &mut PgConnection, patient_id: Uuid) -> Result<Vec<ConsultationRow>, sqlx::Error> {
+    consultation_query!("WHERE c.patient_id = $1 ORDER BY c.scheduled_at", patient_id).fetch_all(conn).await
+}
+
+/// A doctor's consultations starting in [from, to), not released holds.
+pub async fn of_doctor(
+    conn: &mut PgConnection,
+    doctor_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ConsultationRow>, sqlx::Error> {
+    consultation_query!(
+        "WHERE c.doctor_id = $1 AND c.scheduled_at >= $2 AND c.scheduled_at < $3
+           AND coalesce(c.cancellation_reason, '') <> 'hold_expired'
+         ORDER BY c.scheduled_at",
+        doctor_id,
+        from,
+        to
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn mark_paid(
+    conn: &mut PgConnection,
+    id: Uuid,
+    payment_id: Uuid,
+    gateway: &str,
+    transaction_id: &str,
+    method: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET status = 'succeeded', paid_at = now(), payment_gateway = $2, transaction_id = $3,
+                payment_method = $4
+         WHERE id = $1",
+        payment_id,
+        gateway,
+        transaction_id,
+        method
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("UPDATE consultations SET status = 'scheduled', hold_expires_at = NULL WHERE id = $1", id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn cancel(conn: &mut PgConnection, id: Uuid, by: Uuid, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE consultations SET status = 'cancelled', cancelled_at = now(), cancelled_by = $2,
+                cancellation_reason = $3, hold_expires_at = NULL
+         WHERE id = $1",
+        id,
+        by,
+        reason
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a refund; the payment becomes refunded or partially refunded.
+pub async fn record_refund(conn: &mut PgConnection, payment_id: Uuid, amount: Decimal) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET refunded_amount = refunded_amount + $2,
+                status = CASE WHEN refunded_amount + $2 >= amount THEN 'refunded' ELSE 'partially_refunded' END
+         WHERE id = $1",
+        payment_id,
+        amount
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A payment that never went through (a held booking cancelled before paying).
+pub async fn mark_payment_failed(conn: &mut PgConnection, payment_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!("UPDATE payments SET status = 'failed' WHERE id = $1 AND status = 'pending'", payment_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

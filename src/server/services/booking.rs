@@ -1,0 +1,386 @@
+//! Booking: holding a doctor's time for a patient until they pay, the
+//! release of unpaid holds, and the lists of consultations (the patient's
+//! own, the doctor's agenda).
+//!
+//! A time can be held only if the slot engine offers it at that moment
+//! (inside availability, after the notice, within the horizon, free). Two
+//! patients racing for one time are settled by the database: an exclusion
+//! constraint lets exactly one insert through.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::consultations::{
+    AgendaDay, AgendaItem, AgendaView, BookingOptions, ConsultationItem, MyConsultationsView,
+};
+use crate::api::doctors::{by_day, SlotView};
+use crate::domain::doctor::CURRENCIES;
+use crate::domain::payment::{refund_for_cancellation, CancelledBy};
+use crate::domain::timezone::parse_timezone;
+use crate::domain::ConsultationType;
+use crate::error::{AppError, FieldErrors};
+use crate::server::auth::session::CurrentUser;
+use crate::server::db::{self, consultations, doctors, users};
+use crate::server::error::violated_constraint;
+use crate::server::services::auth::RequestMeta;
+use crate::server::services::doctors::slots_for;
+use crate::server::state::AppState;
+
+/// A booking as sent by the form.
+#[derive(Debug, Clone)]
+pub struct BookingRequest {
+    pub doctor_id: Uuid,
+    pub starts_at: String,
+    pub consultation_type: String,
+    pub symptoms: String,
+    pub booking_key: Uuid,
+}
+
+/// Digits after the decimal point of a currency (2 unless listed otherwise).
+pub fn currency_digits(currency: &str) -> u32 {
+    CURRENCIES.iter().find(|(c, _)| *c == currency).map_or(2, |(_, d)| *d)
+}
+
+pub fn money(amount: rust_decimal::Decimal, currency: &str) -> String {
+    format!("{currency} {}", amount.round_dp(currency_digits(currency)))
+}
+
+fn parse_instant(input: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(input.trim()).ok().map(|t| t.with_timezone(&Utc))
+}
+
+async fn zone_of(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<Tz, AppError> {
+    let summary = users::summary(conn, user_id).await?.ok_or(AppError::Unauthorized)?;
+    Ok(parse_timezone(&summary.timezone).unwrap_or(chrono_tz::UTC))
+}
+
+fn span_label(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz, long: bool) -> String {
+    let (s, e) = (start.with_timezone(&tz), end.with_timezone(&tz));
+    let day = if long { s.format("%A %-d %B %Y") } else { s.format("%a %-d %b %Y") };
+    format!("{day}, {}–{}", s.format("%H:%M"), e.format("%H:%M"))
+}
+
+/// A listed doctor's free slots in [from, to), read in the caller's transaction.
+async fn free_slots(
+    conn: &mut sqlx::PgConnection,
+    doctor: &doctors::ListedDoctor,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<crate::domain::slots::Interval>, sqlx::Error> {
+    let now = Utc::now();
+    let horizon = now + Duration::days(doctor.booking_horizon_days as i64);
+    let to = to.min(horizon);
+    let windows = doctors::windows(conn, &[doctor.id]).await?;
+    let time_off = doctors::time_off(conn, &[doctor.id], from).await?;
+    let busy = doctors::busy(conn, &[doctor.id], from - Duration::hours(2), to + Duration::hours(2)).await?;
+    let rules = crate::domain::slots::Rules {
+        length_minutes: doctor.slot_minutes.max(0) as u32,
+        buffer_minutes: doctor.buffer_minutes.max(0) as u32,
+        min_notice_minutes: doctor.min_notice_minutes.max(0) as u32,
+    };
+    Ok(slots_for(&rules, &windows, &time_off, &busy, now, from, to))
+}
+
+async fn listed_doctor(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Option<doctors::ListedDoctor>, sqlx::Error> {
+    let filter = doctors::SearchFilter { doctor_id: Some(id), today: Utc::now().date_naive(), ..Default::default() };
+    Ok(doctors::listed(conn, &filter, 1).await?.into_iter().next())
+}
+
+/// The next free times of a doctor, for "that time was just taken".
+async fn alternatives(state: &AppState, doctor: &doctors::ListedDoctor, tz: Tz) -> Result<Vec<SlotView>, AppError> {
+    let mut conn = state.pool.acquire().await?;
+    let now = Utc::now();
+    let slots = free_slots(&mut conn, doctor, now, now + Duration::days(14)).await?;
+    Ok(by_day(&slots[..slots.len().min(6)], tz).into_iter().flat_map(|d| d.slots).collect())
+}
+
+/// What the booking form needs for one time of one doctor.
+pub async fn options(state: &AppState, doctor_id: Uuid, starts_at: &str, tz: Tz) -> Result<BookingOptions, AppError> {
+    let start = parse_instant(starts_at).ok_or(AppError::NotFound)?;
+    let mut conn = state.pool.acquire().await?;
+    let doctor = listed_doctor(&mut conn, doctor_id).await?.ok_or(AppError::NotFound)?;
+    let free = free_slots(&mut conn, &doctor, start, start + Duration::seconds(1)).await?;
+    drop(conn);
+    let still_free = free.first().is_some_and(|s| s.start == start);
+    let end = start + Duration::minutes(doctor.slot_minutes as i64);
+    Ok(BookingOptions {
+        doctor_id,
+        doctor_name: format!("Dr {} {}", doctor.first_name, doctor.last_name),
+        specialization: doctor.specialization.clone(),
+        fee: money(doctor.consultation_fee, &doctor.currency),
+        slot_minutes: doctor.slot_minutes,
+        starts_at: start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        when: span_label(start, end, tz, true),
+        timezone: tz.name().to_owned(),
+        consultation_types: doctor.consultation_types.clone(),
+        booking_key: Uuid::new_v4(),
+        hold_minutes: state.settings.booking.hold_minutes,
+        still_free,
+        alternatives: if still_free { Vec::new() } else { alternatives(state, &doctor, tz).await? },
+    })
+}
+
+fn taken_message(alternatives: &[SlotView]) -> String {
+    if alternatives.is_empty() {
+        return "That time was just taken, and the doctor has no other free times in the next two weeks.".into();
+    }
+    let times: Vec<&str> = alternatives.iter().take(3).map(|s| s.label.as_str()).collect();
+    format!("That time was just taken. The next free times are {}.", times.join("; "))
+}
+
+/// Holds the time for the patient (status `pending_payment`) and answers
+/// the consultation's id. The same booking key answers the same booking.
+pub async fn book(
+    state: &AppState,
+    patient: CurrentUser,
+    req: &BookingRequest,
+    meta: &RequestMeta,
+) -> Result<Uuid, AppError> {
+    let mut errors = FieldErrors::new();
+    let mut fail = |field: &str, message: &str| errors.entry(field.to_owned()).or_default().push(message.into());
+    let start = parse_instant(&req.starts_at);
+    if start.is_none() {
+        fail("starts_at", "Choose a time from the doctor's page.");
+    }
+    let kind = req.consultation_type.trim().parse::<ConsultationType>().ok();
+    if kind.is_none() {
+        fail("consultation_type", "Choose video, audio or chat.");
+    }
+    let symptoms = req.symptoms.trim();
+    if symptoms.is_empty() {
+        fail("symptoms", "Tell the doctor briefly what you would like to discuss.");
+    } else if symptoms.chars().count() > 2000 {
+        fail("symptoms", "Keep it to 2000 characters; you can tell the doctor more in the consultation.");
+    }
+    let (Some(start), Some(kind)) = (start, kind) else { return Err(AppError::Validation(errors)) };
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+
+    let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
+    if let Some(existing) = consultations::by_booking_key(&mut tx, patient.user_id, req.booking_key).await? {
+        return Ok(existing);
+    }
+    let account = users::summary(&mut tx, patient.user_id).await?.ok_or(AppError::Unauthorized)?;
+    if !account.is_email_verified {
+        return Err(AppError::Conflict(
+            "Confirm your email address before booking: open the link we sent you (or ask for a new one).".into(),
+        ));
+    }
+    let tz = parse_timezone(&account.timezone).unwrap_or(chrono_tz::UTC);
+    let Some(doctor) = listed_doctor(&mut tx, req.doctor_id).await? else {
+        return Err(AppError::Conflict("This doctor is not taking bookings at the moment.".into()));
+    };
+    if !doctor.consultation_types.iter().any(|t| t == kind.as_str()) {
+        return Err(AppError::field("consultation_type", "This doctor does not offer that kind of consultation."));
+    }
+    // Unpaid holds past their time give their slot back now, not at the next sweep.
+    for released in consultations::release_expired_holds(&mut tx, Some(doctor.id)).await? {
+        let entry = AuditEntry::new("consultation.hold_expired", "consultation").on(released.id);
+        db::audit::record(&mut tx, &entry.details(json!({ "patient_id": released.patient_id }))).await?;
+    }
+    let free = free_slots(&mut tx, &doctor, start, start + Duration::seconds(1)).await?;
+    if free.first().is_none_or(|s| s.start != start) {
+        drop(tx);
+        if start <= Utc::now() {
+            return Err(AppError::field("starts_at", "That time has passed. Choose another."));
+        }
+        return Err(AppError::Conflict(taken_message(&alternatives(state, &doctor, tz).await?)));
+    }
+    let hold = consultations::NewHold {
+        patient_id: patient.user_id,
+        doctor_id: doctor.id,
+        starts_at: start,
+        ends_at: start + Duration::minutes(doctor.slot_minutes as i64),
+        consultation_type: kind.as_str(),
+        symptoms,
+        hold_expires_at: Utc::now() + Duration::minutes(state.settings.booking.hold_minutes as i64),
+        booking_key: req.booking_key,
+    };
+    let id = match consultations::insert_hold(&mut tx, &hold).await {
+        Ok(id) => id,
+        Err(e) => {
+            let constraint = violated_constraint(&e).map(str::to_owned);
+            drop(tx);
+            return match constraint.as_deref() {
+                Some("consultations_no_doctor_overlap") => {
+                    Err(AppError::Conflict(taken_message(&alternatives(state, &doctor, tz).await?)))
+                }
+                Some("consultations_no_patient_overlap") => {
+                    Err(AppError::Conflict("You already have a consultation at that time. Choose another time.".into()))
+                }
+                // The same request, sent twice at once: the other one booked it.
+                Some("consultations_patient_booking_key") => {
+                    let mut conn = state.pool.acquire().await?;
+                    consultations::by_booking_key(&mut conn, patient.user_id, req.booking_key)
+                        .await?
+                        .ok_or(AppError::Internal)
+                }
+                _ => Err(e.into()),
+            };
+        }
+    };
+    consultations::insert_payment(&mut tx, id, patient.user_id, doctor.id, doctor.consultation_fee, &doctor.currency)
+        .await?;
+    let entry = meta.audit("consultation.booked", "consultation").by(patient.user_id).on(id).details(json!({
+        "doctor_id": doctor.id,
+        "amount": doctor.consultation_fee.to_string(),
+        "currency": doctor.currency,
+    }));
+    db::audit::record(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+use crate::server::db::audit::AuditEntry;
+
+/// Releases every expired hold (the background job; safe with several
+/// server instances). Answers how many were released.
+pub async fn release_expired_holds(pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
+    let mut tx = db::begin(pool, None).await?;
+    let released = consultations::release_expired_holds(&mut tx, None).await?;
+    for r in &released {
+        let entry = AuditEntry::new("consultation.hold_expired", "consultation").on(r.id);
+        db::audit::record(&mut tx, &entry.details(json!({ "patient_id": r.patient_id }))).await?;
+    }
+    tx.commit().await?;
+    Ok(released.len())
+}
+
+/// Runs [`release_expired_holds`] every `every` until the process ends.
+pub fn spawn_hold_sweeper(pool: sqlx::PgPool, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match release_expired_holds(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(released = n, "expired holds released"),
+                Err(e) => tracing::warn!(error = %e, "releasing expired holds failed"),
+            }
+        }
+    });
+}
+
+/// A consultation as its patient sees it.
+pub fn item(state: &AppState, c: &consultations::ConsultationRow, tz: Tz, now: DateTime<Utc>) -> ConsultationItem {
+    let held = c.status == "pending_payment" && c.hold_expires_at.is_some_and(|t| t > now);
+    let cancellable = matches!(c.status.as_str(), "pending_payment" | "scheduled") && c.scheduled_at > now;
+    let paid = c.payment_status == "succeeded";
+    let refund = (cancellable && paid).then(|| {
+        let b = &state.settings.booking;
+        let amount = refund_for_cancellation(
+            c.amount,
+            currency_digits(&c.currency),
+            CancelledBy::Patient,
+            (c.scheduled_at - now).num_minutes(),
+            b.full_refund_hours,
+            b.late_cancel_refund_percent,
+        );
+        let share = if amount == c.amount { " (all of it)" } else { "" };
+        format!("{}{share}", money(amount, &c.currency))
+    });
+    ConsultationItem {
+        id: c.id,
+        doctor_id: c.doctor_id,
+        doctor_name: format!("Dr {} {}", c.doctor_first_name, c.doctor_last_name),
+        specialization: c.specialization.clone(),
+        when: span_label(c.scheduled_at, c.scheduled_end_at, tz, false),
+        starts_at: c.scheduled_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        status: c.status.clone(),
+        consultation_type: c.consultation_type.clone(),
+        amount: money(c.amount, &c.currency),
+        payment_status: c.payment_status.clone(),
+        refunded: (c.refunded_amount > rust_decimal::Decimal::ZERO).then(|| money(c.refunded_amount, &c.currency)),
+        hold_until: held.then(|| c.hold_expires_at.map(|t| t.with_timezone(&tz).format("%H:%M").to_string())).flatten(),
+        can_pay: held,
+        can_cancel: cancellable && (held || paid),
+        refund_if_cancelled: refund,
+        upcoming: c.scheduled_end_at > now && !matches!(c.status.as_str(), "cancelled" | "completed" | "no_show"),
+    }
+}
+
+/// The patient's own consultations (released holds left out).
+pub async fn my_consultations(state: &AppState, patient: CurrentUser) -> Result<MyConsultationsView, AppError> {
+    let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
+    let tz = zone_of(&mut tx, patient.user_id).await?;
+    let rows = consultations::of_patient(&mut tx, patient.user_id).await?;
+    tx.commit().await?;
+    let now = Utc::now();
+    let (mut upcoming, mut past) = (Vec::new(), Vec::new());
+    for row in rows.iter().filter(|r| !(r.status == "cancelled" && r.payment_status == "failed")) {
+        let it = item(state, row, tz, now);
+        if it.upcoming {
+            upcoming.push(it);
+        } else {
+            past.push(it);
+        }
+    }
+    past.reverse();
+    Ok(MyConsultationsView { timezone: tz.name().to_owned(), upcoming, past })
+}
+
+fn local_midnight(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map_or_else(|| date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(), |t| t.with_timezone(&Utc))
+}
+
+/// The doctor's agenda for a day or a week (Monday to Sunday), in their own
+/// timezone, with each patient's name and symptoms. Reading it is audited.
+pub async fn agenda(
+    state: &AppState,
+    doctor_user: CurrentUser,
+    view: Option<&str>,
+    date: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<AgendaView, AppError> {
+    let week = view != Some("day");
+    let mut tx = db::begin(&state.pool, Some(doctor_user.actor())).await?;
+    let doctor = doctors::by_user(&mut tx, doctor_user.user_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("Complete your professional profile first (Practice in the menu).".into()))?;
+    let tz = zone_of(&mut tx, doctor_user.user_id).await?;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let chosen = date.and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()).unwrap_or(today);
+    let first = if week { chosen - Duration::days(chosen.weekday().num_days_from_monday() as i64) } else { chosen };
+    let days = if week { 7 } else { 1 };
+    let (from, to) = (local_midnight(first, tz), local_midnight(first + Duration::days(days), tz));
+    let rows = consultations::of_doctor(&mut tx, doctor.id, from, to).await?;
+    let entry = meta.audit("consultation.agenda_viewed", "doctor").by(doctor_user.user_id).on(doctor.id);
+    db::audit::record(&mut tx, &entry.details(json!({ "from": from, "to": to, "consultations": rows.len() }))).await?;
+    tx.commit().await?;
+    let agenda_days = (0..days)
+        .map(|offset| {
+            let date = first + Duration::days(offset);
+            let items = rows
+                .iter()
+                .filter(|r| r.scheduled_at.with_timezone(&tz).date_naive() == date)
+                .map(|r| AgendaItem {
+                    id: r.id,
+                    time: format!(
+                        "{}–{}",
+                        r.scheduled_at.with_timezone(&tz).format("%H:%M"),
+                        r.scheduled_end_at.with_timezone(&tz).format("%H:%M")
+                    ),
+                    patient_name: format!("{} {}", r.patient_first_name, r.patient_last_name),
+                    consultation_type: r.consultation_type.clone(),
+                    status: r.status.clone(),
+                    symptoms: r.symptoms.clone().unwrap_or_default(),
+                })
+                .collect();
+            AgendaDay { day: date.format("%A %-d %B").to_string(), date: date.to_string(), items }
+        })
+        .collect();
+    Ok(AgendaView {
+        timezone: tz.name().to_owned(),
+        view: if week { "week" } else { "day" }.to_owned(),
+        date: first.to_string(),
+        previous: (first - Duration::days(days)).to_string(),
+        next: (first + Duration::days(days)).to_string(),
+        days: agenda_days,
+    })
+}

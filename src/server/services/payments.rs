@@ -1,0 +1,242 @@
+//! Paying for a held consultation, and cancelling one with the refund the
+//! policy gives. The gateway is called inside the use case's transaction:
+//! if it fails, nothing is recorded; if it succeeds, the consultation, the
+//! payment and the audit row change together.
+
+use chrono::{Datelike, Utc};
+use rust_decimal::Decimal;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::consultations::PaymentView;
+use crate::domain::payment::{parse_card, refund_for_cancellation, CancelledBy};
+use crate::domain::timezone::parse_timezone;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::server::auth::session::CurrentUser;
+use crate::server::db::{self, consultations, users};
+use crate::server::integrations::mail::Email;
+use crate::server::integrations::payments::Confirmation;
+use crate::server::services::auth::RequestMeta;
+use crate::server::services::booking::{currency_digits, item, money};
+use crate::server::state::AppState;
+
+/// A card as typed on the payment form.
+#[derive(Debug, Clone)]
+pub struct CardInput {
+    pub number: String,
+    pub expiry: String,
+    pub cvc: String,
+}
+
+async fn notify(state: &AppState, to: &str, subject: &str, body: String) {
+    let email = Email { to: to.to_owned(), subject: subject.to_owned(), body };
+    if let Err(e) = state.mailer.send(&email).await {
+        tracing::warn!(error = %e, "booking notice not sent");
+    }
+}
+
+async fn zone_of(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<chrono_tz::Tz, AppError> {
+    let summary = users::summary(conn, user_id).await?.ok_or(AppError::Unauthorized)?;
+    Ok(parse_timezone(&summary.timezone).unwrap_or(chrono_tz::UTC))
+}
+
+/// The payment page of the patient's own consultation (404 for anyone else's).
+pub async fn payment_view(state: &AppState, patient: CurrentUser, id: Uuid) -> Result<PaymentView, AppError> {
+    let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
+    let row = consultations::lock(&mut tx, id).await?.filter(|c| c.patient_id == patient.user_id);
+    let row = row.ok_or(AppError::NotFound)?;
+    let tz = zone_of(&mut tx, patient.user_id).await?;
+    tx.commit().await?;
+    Ok(PaymentView {
+        consultation: item(state, &row, tz, Utc::now()),
+        gateway: state.payments.name().to_owned(),
+        test_cards: state.payments.test_cards().iter().map(|(n, w)| (n.to_string(), w.to_string())).collect(),
+    })
+}
+
+/// Pays a held consultation by card; it becomes scheduled.
+pub async fn pay(
+    state: &AppState,
+    patient: CurrentUser,
+    id: Uuid,
+    card: &CardInput,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let today = Utc::now().date_naive();
+    let card = parse_card(&card.number, &card.expiry, &card.cvc, (today.year() as u32, today.month()))
+        .map_err(AppError::Validation)?;
+    let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
+    let row = consultations::lock(&mut tx, id).await?.filter(|c| c.patient_id == patient.user_id);
+    let row = row.ok_or(AppError::NotFound)?;
+    match row.status.as_str() {
+        "pending_payment" => {}
+        "scheduled" | "in_progress" | "completed" => {
+            return Err(AppError::Conflict("This consultation is already paid.".into()));
+        }
+        _ => return Err(AppError::Conflict("This booking was cancelled: choose a time again.".into())),
+    }
+    if row.hold_expires_at.is_none_or(|t| t <= Utc::now()) {
+        // Too late: release it now (nothing is charged).
+        consultations::cancel(&mut tx, id, patient.user_id, "hold_expired").await?;
+        consultations::mark_payment_failed(&mut tx, row.payment_id).await?;
+        let entry = meta.audit("consultation.hold_expired", "consultation").by(patient.user_id).on(id);
+        db::audit::record(&mut tx, &entry).await?;
+        tx.commit().await?;
+        return Err(AppError::Conflict(
+            "Your hold on this time has expired and nothing was charged. Choose a time again.".into(),
+        ));
+    }
+    let gateway = &state.payments;
+    let intent = gateway.create_intent(row.amount, &row.currency, id).await.map_err(|e| {
+        tracing::warn!(error = %e, "payment intent failed");
+        AppError::Unavailable
+    })?;
+    let confirmation = gateway.confirm(&intent, &card).await.map_err(|e| {
+        tracing::warn!(error = %e, "payment confirmation failed");
+        AppError::Unavailable
+    })?;
+    match confirmation {
+        Confirmation::Declined { reason, message } => {
+            let entry = meta.audit("payment.declined", "payment").by(patient.user_id).on(row.payment_id);
+            db::audit::record(&mut tx, &entry.details(json!({ "consultation_id": id, "reason": reason }))).await?;
+            tx.commit().await?;
+            Err(AppError::field("card_number", message))
+        }
+        Confirmation::Succeeded { transaction_id, method } => {
+            consultations::mark_paid(&mut tx, id, row.payment_id, gateway.name(), &transaction_id, &method).await?;
+            let entry = meta.audit("payment.succeeded", "payment").by(patient.user_id).on(row.payment_id);
+            let details = json!({
+                "consultation_id": id,
+                "amount": row.amount.to_string(),
+                "currency": row.currency,
+                "gateway": gateway.name(),
+            });
+            db::audit::record(&mut tx, &entry.details(details)).await?;
+            let patient_tz = zone_of(&mut tx, patient.user_id).await?;
+            let doctor_tz = zone_of(&mut tx, row.doctor_user_id).await?;
+            tx.commit().await?;
+            let when =
+                |tz: chrono_tz::Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
+            notify(
+                state,
+                &row.patient_email,
+                "Your consultation is booked",
+                format!(
+                    "Hello {},\n\nYour {} consultation with Dr {} {} is booked for {}.\n\nPaid: {} ({method}).\n\
+                     You can cancel or see it under My consultations.\n\n— Telehealth\n",
+                    row.patient_first_name,
+                    row.consultation_type,
+                    row.doctor_first_name,
+                    row.doctor_last_name,
+                    when(patient_tz),
+                    money(row.amount, &row.currency)
+                ),
+            )
+            .await;
+            notify(
+                state,
+                &row.doctor_email,
+                "New consultation booked",
+                format!(
+                    "Hello Dr {},\n\n{} {} booked a {} consultation with you for {}.\n\nSee it on your schedule.\n\n\
+                     — Telehealth\n",
+                    row.doctor_last_name,
+                    row.patient_first_name,
+                    row.patient_last_name,
+                    row.consultation_type,
+                    when(doctor_tz)
+                ),
+            )
+            .await;
+            Ok(())
+        }
+    }
+}
+
+/// Cancels a held or booked consultation, by its patient or its doctor,
+/// refunding by the policy. Answers the amount refunded, if any.
+pub async fn cancel(
+    state: &AppState,
+    user: CurrentUser,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<Option<String>, AppError> {
+    let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
+    let row = consultations::lock(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let by = match user.role {
+        Role::Patient if row.patient_id == user.user_id => CancelledBy::Patient,
+        Role::Doctor if row.doctor_user_id == user.user_id => CancelledBy::Doctor,
+        _ => return Err(AppError::NotFound),
+    };
+    let now = Utc::now();
+    if !matches!(row.status.as_str(), "pending_payment" | "scheduled") || row.scheduled_at <= now {
+        return Err(AppError::Conflict("This consultation can no longer be cancelled.".into()));
+    }
+    let reason = if by == CancelledBy::Doctor { "doctor" } else { "patient" };
+    let mut refunded = None;
+    if row.payment_status == "succeeded" {
+        let b = &state.settings.booking;
+        let amount = refund_for_cancellation(
+            row.amount,
+            currency_digits(&row.currency),
+            by,
+            (row.scheduled_at - now).num_minutes(),
+            b.full_refund_hours,
+            b.late_cancel_refund_percent,
+        );
+        if amount > Decimal::ZERO {
+            let transaction = row.transaction_id.as_deref().ok_or(AppError::Internal)?;
+            let receipt = state.payments.refund(transaction, amount, &row.currency).await.map_err(|e| {
+                tracing::warn!(error = %e, "refund failed");
+                AppError::Unavailable
+            })?;
+            consultations::record_refund(&mut tx, row.payment_id, amount).await?;
+            let entry = meta.audit("payment.refunded", "payment").by(user.user_id).on(row.payment_id);
+            let details = json!({
+                "consultation_id": id, "amount": amount.to_string(), "currency": row.currency, "refund_id": receipt.id,
+            });
+            db::audit::record(&mut tx, &entry.details(details)).await?;
+        }
+        refunded = Some(money(amount, &row.currency));
+    } else {
+        consultations::mark_payment_failed(&mut tx, row.payment_id).await?;
+    }
+    consultations::cancel(&mut tx, id, user.user_id, reason).await?;
+    let entry = meta.audit("consultation.cancelled", "consultation").by(user.user_id).on(id);
+    db::audit::record(&mut tx, &entry.details(json!({ "by": reason, "refunded": refunded }))).await?;
+    let patient_tz = zone_of(&mut tx, row.patient_id).await?;
+    let doctor_tz = zone_of(&mut tx, row.doctor_user_id).await?;
+    tx.commit().await?;
+    let when = |tz: chrono_tz::Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
+    let refund_line = refunded.as_ref().map(|r| format!("\nRefunded: {r}.\n")).unwrap_or_default();
+    notify(
+        state,
+        &row.patient_email,
+        "Your consultation was cancelled",
+        format!(
+            "Hello {},\n\nYour consultation with Dr {} {} on {} was cancelled{}.\n{refund_line}\n— Telehealth\n",
+            row.patient_first_name,
+            row.doctor_first_name,
+            row.doctor_last_name,
+            when(patient_tz),
+            if by == CancelledBy::Doctor { " by the doctor" } else { "" },
+        ),
+    )
+    .await;
+    notify(
+        state,
+        &row.doctor_email,
+        "A consultation was cancelled",
+        format!(
+            "Hello Dr {},\n\nThe consultation with {} {} on {} was cancelled{}.\n\n— Telehealth\n",
+            row.doctor_last_name,
+            row.patient_first_name,
+            row.patient_last_name,
+            when(doctor_tz),
+            if by == CancelledBy::Patient { " by the patient" } else { "" },
+        ),
+    )
+    .await;
+    Ok(refunded)
+}
