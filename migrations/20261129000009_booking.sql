@@ -18,3 +18,17 @@ ALTER TABLE consultations
 CREATE UNIQUE INDEX consultations_patient_booking_key ON consultations (patient_id, booking_key)
     WHERE booking_key IS NOT NULL;
 CREATE INDEX consultations_hold_expiry_idx ON consultations (hold_expires_at) WHERE status = 'pending_payment';
+
+-- Reminders sent (24 hours and 1 hour before). The primary key makes each
+-- reminder go out once even when several server instances run the job: the
+-- instance whose INSERT succeeds sends it.
+CREATE TABLE consultation_reminders (
+    consultation_id UUID        NOT NULL,
+    kind            VARCHAR(8)  NOT NULL,
+    sent_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
+
+    CONSTRAINT consultation_reminders_pkey PRIMARY KEY (consultation_id, kind),
+    CONSTRAINT consultation_reminders_consultation_id_fkey FOREIGN KEY (consultation_id)
+        REFERENCES consultations (id) ON DELETE CASCADE,
+    CONSTRAINT consultation_reminders_kind_check CHECK (kind IN ('24h', '1h'))
+);

@@ -115,7 +115,7 @@ impl Application {
             mailer,
             payments: Gateway::Sandbox(Sandbox),
         };
-        crate::server::services::booking::spawn_hold_sweeper(pool.clone(), Duration::from_secs(30));
+        crate::server::services::booking::spawn_jobs(state.clone(), Duration::from_secs(30));
         let router = router(state);
         Ok(Application { listener, router, addr, pool, grace })
     }

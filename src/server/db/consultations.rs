@@ -238,3 +238,29 @@ pub async fn mark_payment_failed(conn: &mut PgConnection, payment_id: Uuid) -> R
         .await?;
     Ok(())
 }
+
+/// Claims the reminders due now (`kind` before a start within `within`):
+/// each is claimed by exactly one caller, whichever server instance runs.
+pub async fn claim_reminders(
+    conn: &mut PgConnection,
+    kind: &str,
+    within: chrono::Duration,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let until = Utc::now() + within;
+    sqlx::query_scalar!(
+        r#"INSERT INTO consultation_reminders (consultation_id, kind)
+           SELECT id, $1 FROM consultations
+           WHERE status = 'scheduled' AND scheduled_at > now() AND scheduled_at <= $2
+           ON CONFLICT DO NOTHING
+           RETURNING consultation_id"#,
+        kind,
+        until
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Consultations by id (for reminders), with both parties.
+pub async fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<ConsultationRow>, sqlx::Error> {
+    consultation_query!("WHERE c.id = ANY($1) ORDER BY c.scheduled_at", ids).fetch_all(conn).await
+}

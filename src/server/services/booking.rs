@@ -249,21 +249,6 @@ pub async fn release_expired_holds(pool: &sqlx::PgPool) -> Result<usize, sqlx::E
     Ok(released.len())
 }
 
-/// Runs [`release_expired_holds`] every `every` until the process ends.
-pub fn spawn_hold_sweeper(pool: sqlx::PgPool, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            match release_expired_holds(&pool).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(released = n, "expired holds released"),
-                Err(e) => tracing::warn!(error = %e, "releasing expired holds failed"),
-            }
-        }
-    });
-}
-
 /// A consultation as its patient sees it.
 pub fn item(state: &AppState, c: &consultations::ConsultationRow, tz: Tz, now: DateTime<Utc>) -> ConsultationItem {
     let held = c.status == "pending_payment" && c.hold_expires_at.is_some_and(|t| t > now);
@@ -383,4 +368,79 @@ pub async fn agenda(
         next: (first + Duration::days(days)).to_string(),
         days: agenda_days,
     })
+}
+
+/// Sends the reminders now due (24 hours and 1 hour before), each once even
+/// with several server instances. Answers how many consultations were reminded.
+pub async fn send_reminders(state: &AppState) -> Result<usize, sqlx::Error> {
+    let mut sent = 0;
+    for (kind, within) in [("24h", Duration::hours(24)), ("1h", Duration::hours(1))] {
+        let mut tx = db::begin(&state.pool, None).await?;
+        let ids = consultations::claim_reminders(&mut tx, kind, within).await?;
+        // A consultation booked less than an hour ahead gets only the 1-hour one.
+        let rows = consultations::by_ids(&mut tx, &ids).await?;
+        for row in &rows {
+            let entry = AuditEntry::new("consultation.reminder_sent", "consultation").on(row.id);
+            db::audit::record(&mut tx, &entry.details(json!({ "kind": kind }))).await?;
+        }
+        tx.commit().await?;
+        for row in rows {
+            let mut conn = state.pool.acquire().await?;
+            let patient_tz = zone_of(&mut conn, row.patient_id).await.unwrap_or(chrono_tz::UTC);
+            let doctor_tz = zone_of(&mut conn, row.doctor_user_id).await.unwrap_or(chrono_tz::UTC);
+            drop(conn);
+            let when = |tz: Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B at %H:%M %Z").to_string();
+            state
+                .mailer
+                .notify_text(
+                    &row.patient_email,
+                    &format!("Reminder: your consultation with Dr {} {}", row.doctor_first_name, row.doctor_last_name),
+                    format!(
+                        "Hello {},\n\nYour {} consultation with Dr {} {} is on {}.\nJoin from My consultations \
+                         a few minutes before.\n\n— Telehealth\n",
+                        row.patient_first_name,
+                        row.consultation_type,
+                        row.doctor_first_name,
+                        row.doctor_last_name,
+                        when(patient_tz)
+                    ),
+                )
+                .await;
+            state
+                .mailer
+                .notify_text(
+                    &row.doctor_email,
+                    &format!("Reminder: consultation with {} {}", row.patient_first_name, row.patient_last_name),
+                    format!(
+                        "Hello Dr {},\n\nYour {} consultation with {} {} is on {}.\n\n— Telehealth\n",
+                        row.doctor_last_name,
+                        row.consultation_type,
+                        row.patient_first_name,
+                        row.patient_last_name,
+                        when(doctor_tz)
+                    ),
+                )
+                .await;
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+/// The booking jobs, every `every`: releasing expired holds and sending reminders.
+pub fn spawn_jobs(state: AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match release_expired_holds(&state.pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(released = n, "expired holds released"),
+                Err(e) => tracing::warn!(error = %e, "releasing expired holds failed"),
+            }
+            if let Err(e) = send_reminders(&state).await {
+                tracing::warn!(error = %e, "sending reminders failed");
+            }
+        }
+    });
 }

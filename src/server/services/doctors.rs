@@ -16,7 +16,6 @@ use crate::error::{AppError, FieldErrors};
 use crate::server::auth::session::CurrentUser;
 use crate::server::db::{self, doctors, users};
 use crate::server::error::violated_constraint;
-use crate::server::integrations::mail::Email;
 use crate::server::services::auth::RequestMeta;
 use crate::server::state::AppState;
 
@@ -26,13 +25,6 @@ pub const DISCOVERY_DAYS: i64 = 14;
 pub const PAGE_SIZE: usize = 10;
 /// Candidates a search considers at most before ranking by availability.
 const SEARCH_CANDIDATES: i64 = 2000;
-
-async fn notify(state: &AppState, to: &str, subject: &str, body: String) {
-    let email = Email { to: to.to_owned(), subject: subject.to_owned(), body };
-    if let Err(e) = state.mailer.send(&email).await {
-        tracing::warn!(error = %e, "doctor notice not sent");
-    }
-}
 
 /// The doctor's own profile, if they have completed one.
 pub async fn my_profile(state: &AppState, user: CurrentUser) -> Result<Option<doctors::DoctorRow>, AppError> {
@@ -150,7 +142,7 @@ pub async fn review(
             ),
         )
     };
-    notify(state, &reviewed.email, subject, body).await;
+    state.mailer.notify_text(&reviewed.email, subject, body).await;
     Ok(())
 }
 

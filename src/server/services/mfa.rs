@@ -15,7 +15,6 @@ use crate::server::auth::mfa;
 use crate::server::auth::session::CurrentUser;
 use crate::server::auth::throttle::lockout_after;
 use crate::server::db::{self, mfa::MfaState, sessions, throttle, users};
-use crate::server::integrations::mail::Email;
 use crate::server::password::{self, PasswordHashString};
 use crate::server::services::auth::RequestMeta;
 use crate::server::services::sessions::{open_session, IssuedSession};
@@ -119,13 +118,6 @@ async fn count_failure(conn: &mut sqlx::PgConnection, keys: &[(&str, String)]) -
     Ok(())
 }
 
-async fn notify(state: &AppState, to: &str, subject: &str, body: String) {
-    let email = Email { to: to.to_owned(), subject: subject.to_owned(), body };
-    if let Err(e) = state.mailer.send(&email).await {
-        tracing::warn!(error = %e, "security notice not sent");
-    }
-}
-
 fn locked_state(st: Option<MfaState>) -> Result<MfaState, AppError> {
     st.filter(|s| s.is_active).ok_or(AppError::Unauthorized)
 }
@@ -198,16 +190,17 @@ pub async fn confirm_enrolment(
     let entry = meta.audit("mfa.enabled", "user").by(user.user_id).on(user.user_id);
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
-    notify(
-        state,
-        &st.email,
-        "Two-step verification is on",
-        "Hello,\n\nTwo-step verification is now on for your Telehealth account. Signing in will ask for a code \
+    state
+        .mailer
+        .notify_text(
+            &st.email,
+            "Two-step verification is on",
+            "Hello,\n\nTwo-step verification is now on for your Telehealth account. Signing in will ask for a code \
          from your authenticator app.\n\nIf this was not you, reset your password at once and contact support.\n\n\
          — Telehealth\n"
-            .into(),
-    )
-    .await;
+                .into(),
+        )
+        .await;
     Ok(codes)
 }
 
@@ -295,15 +288,16 @@ pub async fn disable(
     let entry = meta.audit("mfa.disabled", "user").by(user.user_id).on(user.user_id);
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
-    notify(
-        state,
-        &st.email,
-        "Two-step verification is off",
-        "Hello,\n\nTwo-step verification was turned off for your Telehealth account. Signing in now needs only \
+    state
+        .mailer
+        .notify_text(
+            &st.email,
+            "Two-step verification is off",
+            "Hello,\n\nTwo-step verification was turned off for your Telehealth account. Signing in now needs only \
          your password.\n\nIf this was not you, reset your password at once and contact support.\n\n— Telehealth\n"
-            .into(),
-    )
-    .await;
+                .into(),
+        )
+        .await;
     Ok(())
 }
 
@@ -354,17 +348,18 @@ pub async fn complete_sign_in(
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     if factor == Factor::RecoveryCode {
-        notify(
-            state,
-            &st.email,
-            "A recovery code was used to sign in",
-            format!(
-                "Hello,\n\nSomeone signed in to your Telehealth account with one of your recovery codes. \
+        state
+            .mailer
+            .notify_text(
+                &st.email,
+                "A recovery code was used to sign in",
+                format!(
+                    "Hello,\n\nSomeone signed in to your Telehealth account with one of your recovery codes. \
                  You have {left} left; you can make new ones under Account, Two-step verification.\n\n\
                  If this was not you, reset your password at once and contact support.\n\n— Telehealth\n"
-            ),
-        )
-        .await;
+                ),
+            )
+            .await;
     }
     Ok(issued)
 }
@@ -404,15 +399,16 @@ pub async fn admin_reset(
         .details(json!({ "reason": reason, "sessions_ended": ended }));
     db::audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
-    notify(
-        state,
-        &st.email,
-        "Your two-step verification was reset",
-        "Hello,\n\nAn administrator reset two-step verification on your Telehealth account, as you asked. \
+    state
+        .mailer
+        .notify_text(
+            &st.email,
+            "Your two-step verification was reset",
+            "Hello,\n\nAn administrator reset two-step verification on your Telehealth account, as you asked. \
          You have been signed out everywhere. Sign in with your password and set it up again under Account, \
          Two-step verification.\n\nIf you did not ask for this, contact support at once.\n\n— Telehealth\n"
-            .into(),
-    )
-    .await;
+                .into(),
+        )
+        .await;
     Ok(())
 }

@@ -83,6 +83,7 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
             "Hello {first_name},\n\nSomeone (we hope you) asked to reset your password. Choose a new one within 30 minutes here:\n\n{link}\n\n\
              If it was not you, ignore this message: your password stays as it is.\n\n— Telehealth\n"
         ),
+        attachment: None,
     };
     let mailer = state.mailer.clone();
     tokio::spawn(async move {

@@ -15,7 +15,8 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::server::auth::session::CurrentUser;
 use crate::server::db::{self, consultations, users};
-use crate::server::integrations::mail::Email;
+use crate::server::integrations::calendar::{ics, Invitation};
+use crate::server::integrations::mail::{Attachment, Email};
 use crate::server::integrations::payments::Confirmation;
 use crate::server::services::auth::RequestMeta;
 use crate::server::services::booking::{currency_digits, item, money};
@@ -29,16 +30,42 @@ pub struct CardInput {
     pub cvc: String,
 }
 
-async fn notify(state: &AppState, to: &str, subject: &str, body: String) {
-    let email = Email { to: to.to_owned(), subject: subject.to_owned(), body };
-    if let Err(e) = state.mailer.send(&email).await {
-        tracing::warn!(error = %e, "booking notice not sent");
-    }
-}
-
 async fn zone_of(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<chrono_tz::Tz, AppError> {
     let summary = users::summary(conn, user_id).await?.ok_or(AppError::Unauthorized)?;
     Ok(parse_timezone(&summary.timezone).unwrap_or(chrono_tz::UTC))
+}
+
+/// The calendar invitation of a consultation (or its cancellation).
+fn invitation(state: &AppState, row: &consultations::ConsultationRow, cancelled: bool) -> Attachment {
+    let base = state.settings.app.public_url.trim_end_matches('/');
+    let summary = format!(
+        "{} consultation with Dr {} {} ({}) and {} {}",
+        row.consultation_type,
+        row.doctor_first_name,
+        row.doctor_last_name,
+        row.specialization,
+        row.patient_first_name,
+        row.patient_last_name
+    );
+    let url = format!("{base}/consultations");
+    let content = ics(
+        &Invitation {
+            consultation_id: row.id,
+            starts_at: row.scheduled_at,
+            ends_at: row.scheduled_end_at,
+            summary: &summary,
+            description: "Telehealth consultation. Join from My consultations (patients) or your schedule (doctors).",
+            url: &url,
+            cancelled,
+        },
+        Utc::now(),
+    );
+    let method = if cancelled { "CANCEL" } else { "REQUEST" };
+    Attachment {
+        filename: "consultation.ics".into(),
+        content_type: format!("text/calendar; charset=utf-8; method={method}"),
+        content,
+    }
 }
 
 /// The payment page of the patient's own consultation (404 for anyone else's).
@@ -118,27 +145,33 @@ pub async fn pay(
             tx.commit().await?;
             let when =
                 |tz: chrono_tz::Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
-            notify(
-                state,
-                &row.patient_email,
-                "Your consultation is booked",
-                format!(
-                    "Hello {},\n\nYour {} consultation with Dr {} {} is booked for {}.\n\nPaid: {} ({method}).\n\
-                     You can cancel or see it under My consultations.\n\n— Telehealth\n",
-                    row.patient_first_name,
-                    row.consultation_type,
-                    row.doctor_first_name,
-                    row.doctor_last_name,
-                    when(patient_tz),
-                    money(row.amount, &row.currency)
-                ),
-            )
-            .await;
-            notify(
-                state,
-                &row.doctor_email,
-                "New consultation booked",
-                format!(
+            let invitation = invitation(state, &row, false);
+            state
+                .mailer
+                .notify(Email {
+                    to: row.patient_email.clone(),
+                    subject: "Your consultation is booked".into(),
+                    body: format!(
+                        "Hello {},\n\nYour {} consultation with Dr {} {} is booked for {}.\n\nPaid: {} ({method}).\n\
+                         The attached invitation adds it to your calendar. You can cancel it under My consultations.\n\n\
+                         — Telehealth\n",
+                        row.patient_first_name,
+                        row.consultation_type,
+                        row.doctor_first_name,
+                        row.doctor_last_name,
+                        when(patient_tz),
+                        money(row.amount, &row.currency)
+                    ),
+                    attachment: Some(invitation.clone()),
+                })
+                .await;
+            state
+                .mailer
+                .notify(Email {
+                    to: row.doctor_email.clone(),
+                    subject: "New consultation booked".into(),
+                    attachment: Some(invitation),
+                    body: format!(
                     "Hello Dr {},\n\n{} {} booked a {} consultation with you for {}.\n\nSee it on your schedule.\n\n\
                      — Telehealth\n",
                     row.doctor_last_name,
@@ -147,8 +180,8 @@ pub async fn pay(
                     row.consultation_type,
                     when(doctor_tz)
                 ),
-            )
-            .await;
+                })
+                .await;
             Ok(())
         }
     }
@@ -210,33 +243,39 @@ pub async fn cancel(
     tx.commit().await?;
     let when = |tz: chrono_tz::Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
     let refund_line = refunded.as_ref().map(|r| format!("\nRefunded: {r}.\n")).unwrap_or_default();
-    notify(
-        state,
-        &row.patient_email,
-        "Your consultation was cancelled",
-        format!(
-            "Hello {},\n\nYour consultation with Dr {} {} on {} was cancelled{}.\n{refund_line}\n— Telehealth\n",
-            row.patient_first_name,
-            row.doctor_first_name,
-            row.doctor_last_name,
-            when(patient_tz),
-            if by == CancelledBy::Doctor { " by the doctor" } else { "" },
-        ),
-    )
-    .await;
-    notify(
-        state,
-        &row.doctor_email,
-        "A consultation was cancelled",
-        format!(
-            "Hello Dr {},\n\nThe consultation with {} {} on {} was cancelled{}.\n\n— Telehealth\n",
-            row.doctor_last_name,
-            row.patient_first_name,
-            row.patient_last_name,
-            when(doctor_tz),
-            if by == CancelledBy::Patient { " by the patient" } else { "" },
-        ),
-    )
-    .await;
+    // Only a booked (paid) consultation was ever in a calendar: its cancellation takes it out.
+    let calendar = (row.status == "scheduled").then(|| invitation(state, &row, true));
+    state
+        .mailer
+        .notify(Email {
+            to: row.patient_email.clone(),
+            subject: "Your consultation was cancelled".into(),
+            body: format!(
+                "Hello {},\n\nYour consultation with Dr {} {} on {} was cancelled{}.\n{refund_line}\n— Telehealth\n",
+                row.patient_first_name,
+                row.doctor_first_name,
+                row.doctor_last_name,
+                when(patient_tz),
+                if by == CancelledBy::Doctor { " by the doctor" } else { "" },
+            ),
+            attachment: calendar.clone(),
+        })
+        .await;
+    state
+        .mailer
+        .notify(Email {
+            to: row.doctor_email.clone(),
+            subject: "A consultation was cancelled".into(),
+            body: format!(
+                "Hello Dr {},\n\nThe consultation with {} {} on {} was cancelled{}.\n\n— Telehealth\n",
+                row.doctor_last_name,
+                row.patient_first_name,
+                row.patient_last_name,
+                when(doctor_tz),
+                if by == CancelledBy::Patient { " by the patient" } else { "" },
+            ),
+            attachment: calendar,
+        })
+        .await;
     Ok(refunded)
 }

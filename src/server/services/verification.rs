@@ -33,6 +33,7 @@ pub async fn send(state: &AppState, to: &str, first_name: &str, token: &str) {
             "Hello {first_name},\n\nPlease confirm your email address by opening this link within 48 hours:\n\n{link}\n\n\
              If you did not create a Telehealth account, you can ignore this message.\n\n— Telehealth\n"
         ),
+        attachment: None,
     };
     if let Err(e) = state.mailer.send(&email).await {
         tracing::warn!(error = %e, "verification email not sent");
