@@ -32,3 +32,13 @@ CREATE TABLE consultation_reminders (
         REFERENCES consultations (id) ON DELETE CASCADE,
     CONSTRAINT consultation_reminders_kind_check CHECK (kind IN ('24h', '1h'))
 );
+
+-- Gateway webhook events already processed: a replayed event is a no-op.
+CREATE TABLE payment_events (
+    gateway      VARCHAR(50)  NOT NULL,
+    event_id     VARCHAR(255) NOT NULL,
+    event_type   VARCHAR(100) NOT NULL,
+    received_at  TIMESTAMPTZ  NOT NULL DEFAULT now(),
+
+    CONSTRAINT payment_events_pkey PRIMARY KEY (gateway, event_id)
+);

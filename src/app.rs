@@ -8,6 +8,7 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::account::{mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
 use crate::pages::admin::{doctors::AdminDoctorsPage, users::AdminUsersPage};
+use crate::pages::consultations::{agenda::AgendaPage, book::BookPage, mine::MyConsultationsPage, pay::PayPage};
 use crate::pages::doctors::{profile::DoctorPage, search::DoctorSearchPage};
 use crate::pages::practice::{availability::AvailabilityPage, profile::PracticeProfilePage};
 use crate::pages::public::forgot_password::{ForgotPasswordPage, ResetPasswordPage};
@@ -70,6 +71,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/doctor/availability") view=AvailabilityPage ssr=SsrMode::Async/>
                     <Route path=path!("/doctors") view=DoctorSearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/doctors/:id") view=DoctorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/book") view=BookPage ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations") view=MyConsultationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations/:id/pay") view=PayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/doctor/schedule") view=AgendaPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                 </Routes>

@@ -90,7 +90,11 @@ fn AccountLinks() -> impl IntoView {
                         <li><A href="/account/profile">"Profile"</A></li>
                         <li><A href="/account/sessions">"Sessions"</A></li>
                         <li><A href="/account/mfa">"Security"</A></li>
+                        {(user.role == Role::Patient).then(|| view! {
+                            <li><A href="/consultations">"My consultations"</A></li>
+                        })}
                         {(user.role == Role::Doctor).then(|| view! {
+                            <li><A href="/doctor/schedule">"Schedule"</A></li>
                             <li><A href="/doctor/profile">"Practice"</A></li>
                             <li><A href="/doctor/availability">"Availability"</A></li>
                         })}

@@ -41,7 +41,7 @@ fn luhn_ok(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Checks a card's number (12–19 digits, Luhn), expiry (MM/YY, not past)

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod consultations;
 pub mod doctors;
 pub mod practice;
 pub mod public;

@@ -20,6 +20,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub demo: DemoSettings,
     pub booking: BookingSettings,
+    pub payments: PaymentSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -88,6 +89,22 @@ pub struct MailSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DemoSettings {
     pub seed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GatewayKind {
+    Sandbox,
+    Stripe,
+}
+
+/// Which payment gateway, and the Stripe-compatible one's address and keys.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentSettings {
+    pub gateway: GatewayKind,
+    pub stripe_api_base: String,
+    pub stripe_secret_key: Secret,
+    pub stripe_webhook_secret: Secret,
 }
 
 /// Holds, cancellation and rescheduling policy.
@@ -193,6 +210,16 @@ impl Settings {
         }
         if production && self.mail.transport == MailTransport::Dev {
             return Err(SettingsError::Invalid("mail.transport must be smtp in production".into()));
+        }
+        if self.payments.gateway == GatewayKind::Stripe
+            && (self.payments.stripe_secret_key.expose().is_empty()
+                || self.payments.stripe_webhook_secret.expose().is_empty())
+        {
+            return Err(SettingsError::Invalid(
+                "payments.gateway = stripe needs TELEHEALTH__PAYMENTS__STRIPE_SECRET_KEY and \
+                 TELEHEALTH__PAYMENTS__STRIPE_WEBHOOK_SECRET"
+                    .into(),
+            ));
         }
         if production && self.demo.seed {
             return Err(SettingsError::Invalid("demo.seed must be false in production".into()));

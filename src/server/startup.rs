@@ -19,7 +19,7 @@ use super::crypto::FieldCipher;
 use super::db::{self, DbStartError};
 use super::http::{self, health, metrics::Metrics};
 use super::integrations::mail::Mailer;
-use super::integrations::payments::{Gateway, Sandbox};
+use super::integrations::payments::Gateway;
 use super::state::AppState;
 use crate::app::{shell, App};
 
@@ -105,6 +105,7 @@ impl Application {
             .as_ref()
             .ok_or(SettingsError::MissingSecret { var: "TELEHEALTH__SECURITY__DATA_ENCRYPTION_KEY" })?;
         let cipher = FieldCipher::new(data_key);
+        let payments = Gateway::from_settings(&settings.payments);
         let state = AppState {
             leptos_options,
             pool: pool.clone(),
@@ -113,7 +114,7 @@ impl Application {
             access_tokens: Arc::new(access_tokens),
             cipher: Arc::new(cipher),
             mailer,
-            payments: Gateway::Sandbox(Sandbox),
+            payments,
         };
         crate::server::services::booking::spawn_jobs(state.clone(), Duration::from_secs(30));
         let router = router(state);
@@ -183,6 +184,7 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(http::metrics::render))
+        .route("/webhooks/stripe", axum::routing::post(http::webhooks::stripe))
         .leptos_routes_with_context(&state, routes, context.clone(), shell_fn)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell));
     http::with_layers(app, &state).with_state(state)

@@ -264,3 +264,42 @@ pub async fn claim_reminders(
 pub async fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<ConsultationRow>, sqlx::Error> {
     consultation_query!("WHERE c.id = ANY($1) ORDER BY c.scheduled_at", ids).fetch_all(conn).await
 }
+
+/// Records a gateway event; false when it was already processed (a replay).
+pub async fn first_time_event(
+    conn: &mut PgConnection,
+    gateway: &str,
+    id: &str,
+    kind: &str,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        "INSERT INTO payment_events (gateway, event_id, event_type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        gateway,
+        id,
+        kind
+    )
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// A payment paid at the gateway after its hold was released: recorded as
+/// paid and refunded in full.
+pub async fn mark_paid_and_refunded(
+    conn: &mut PgConnection,
+    payment_id: Uuid,
+    gateway: &str,
+    transaction_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payments SET status = 'refunded', paid_at = now(), payment_gateway = $2, transaction_id = $3,
+                refunded_amount = amount, payment_method = coalesce(payment_method, 'card')
+         WHERE id = $1",
+        payment_id,
+        gateway,
+        transaction_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -5,6 +5,7 @@ pub mod health;
 pub mod metrics;
 pub mod security;
 pub mod server_fn_status;
+pub mod webhooks;
 
 use axum::{middleware, Router};
 use std::time::Duration;

@@ -279,3 +279,83 @@ pub async fn cancel(
         .await;
     Ok(refunded)
 }
+
+/// Why a webhook was refused (answered with a 4xx; nothing changed).
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookRefusal {
+    #[error("not this gateway's webhook")]
+    NotConfigured,
+    #[error(transparent)]
+    Invalid(#[from] crate::server::integrations::payments::WebhookError),
+    #[error("the event does not match the payment: {0}")]
+    Mismatch(&'static str),
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+impl From<sqlx::Error> for WebhookRefusal {
+    fn from(e: sqlx::Error) -> Self {
+        WebhookRefusal::Failed(e.into())
+    }
+}
+
+/// Processes a gateway webhook exactly once: the event id is recorded in the
+/// same transaction as its effect, so a replay changes nothing. A payment
+/// that succeeds after its hold was released is refunded at once.
+pub async fn handle_webhook(
+    state: &AppState,
+    payload: &[u8],
+    signature: Option<&str>,
+) -> Result<&'static str, WebhookRefusal> {
+    use crate::server::integrations::payments::{minor_units, Gateway};
+    let Gateway::Stripe(stripe) = &state.payments else { return Err(WebhookRefusal::NotConfigured) };
+    let event = stripe.verify_webhook(payload, signature, Utc::now().timestamp())?;
+    let mut tx = db::begin(&state.pool, None).await?;
+    if !consultations::first_time_event(&mut tx, "stripe", &event.id, &event.kind).await? {
+        return Ok("already processed");
+    }
+    let outcome = match (event.kind.as_str(), event.consultation_id) {
+        ("payment_intent.succeeded", Some(id)) => {
+            let row =
+                consultations::lock(&mut tx, id).await?.ok_or(WebhookRefusal::Mismatch("no such consultation"))?;
+            let expected = minor_units(row.amount, currency_digits(&row.currency));
+            if expected != Some(event.amount) || event.currency != row.currency {
+                return Err(WebhookRefusal::Mismatch("amount or currency"));
+            }
+            let held = row.status == "pending_payment" && row.hold_expires_at.is_some_and(|t| t > Utc::now());
+            if row.payment_status == "succeeded" {
+                "already paid"
+            } else if held {
+                consultations::mark_paid(&mut tx, id, row.payment_id, "stripe", &event.intent_id, "card").await?;
+                let entry =
+                    crate::server::db::audit::AuditEntry::new("payment.succeeded", "payment").on(row.payment_id);
+                let details = json!({ "consultation_id": id, "gateway": "stripe", "event": event.id });
+                db::audit::record(&mut tx, &entry.details(details)).await?;
+                "paid"
+            } else {
+                // Paid too late: the time is no longer held. Give the money back.
+                let receipt =
+                    state.payments.refund(&event.intent_id, row.amount, &row.currency).await.map_err(|e| {
+                        tracing::warn!(error = %e, "automatic refund failed");
+                        AppError::Unavailable
+                    })?;
+                consultations::mark_paid_and_refunded(&mut tx, row.payment_id, "stripe", &event.intent_id).await?;
+                let entry = crate::server::db::audit::AuditEntry::new("payment.refunded", "payment").on(row.payment_id);
+                let details = json!({
+                    "consultation_id": id, "reason": "hold_released", "refund_id": receipt.id,
+                    "amount": row.amount.to_string(), "currency": row.currency,
+                });
+                db::audit::record(&mut tx, &entry.details(details)).await?;
+                "refunded"
+            }
+        }
+        ("payment_intent.payment_failed", Some(id)) => {
+            let entry = crate::server::db::audit::AuditEntry::new("payment.declined", "consultation").on(id);
+            db::audit::record(&mut tx, &entry.details(json!({ "gateway": "stripe", "event": event.id }))).await?;
+            "declined"
+        }
+        _ => "ignored",
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
