@@ -6,6 +6,7 @@
 mod helpers;
 
 mod auth;
+mod booking;
 mod demo_data;
 mod doctors;
 mod email_verification;
@@ -14,6 +15,7 @@ mod mfa;
 mod pages;
 mod passwords;
 mod profile;
+mod reminders;
 mod schema;
 mod startup_errors;
 mod transactions;

@@ -72,20 +72,23 @@ pub struct Released {
     pub patient_id: Uuid,
 }
 
-/// Releases expired holds (of one doctor, or all): the consultation is
+/// Releases expired holds (of one doctor or patient, or all): the consultation is
 /// cancelled (`hold_expired`) and its pending payment marked failed. Safe to
 /// run from several server instances at once: a row is released once.
 pub async fn release_expired_holds(
     conn: &mut PgConnection,
     doctor_id: Option<Uuid>,
+    patient_id: Option<Uuid>,
 ) -> Result<Vec<Released>, sqlx::Error> {
     let released = sqlx::query_as!(
         Released,
         r#"UPDATE consultations
            SET status = 'cancelled', cancellation_reason = 'hold_expired', cancelled_at = now(), hold_expires_at = NULL
-           WHERE status = 'pending_payment' AND hold_expires_at < now() AND ($1::uuid IS NULL OR doctor_id = $1)
+           WHERE status = 'pending_payment' AND hold_expires_at < now()
+             AND (($1::uuid IS NULL AND $2::uuid IS NULL) OR doctor_id = $1 OR patient_id = $2)
            RETURNING id, patient_id"#,
-        doctor_id
+        doctor_id,
+        patient_id
     )
     .fetch_all(&mut *conn)
     .await?;

@@ -317,7 +317,8 @@ pub async fn delete_time_off(conn: &mut PgConnection, doctor_id: Uuid, id: Uuid)
     Ok(done.rows_affected() == 1)
 }
 
-/// Consultations holding a doctor's time (booked, held for payment, under way).
+/// Consultations holding a doctor's time (booked, held for payment and not
+/// expired, under way). An expired hold no longer counts, swept or not.
 #[derive(Debug, Clone)]
 pub struct BusyRow {
     pub doctor_id: Uuid,
@@ -335,6 +336,7 @@ pub async fn busy(
         BusyRow,
         r#"SELECT doctor_id, scheduled_at, scheduled_end_at FROM consultations
            WHERE doctor_id = ANY($1) AND status IN ('pending_payment', 'scheduled', 'in_progress')
+             AND (status <> 'pending_payment' OR hold_expires_at IS NULL OR hold_expires_at > now())
              AND scheduled_end_at > $2 AND scheduled_at < $3
            ORDER BY doctor_id, scheduled_at"#,
         doctor_ids,

@@ -69,12 +69,28 @@ async fn free_slots(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<crate::domain::slots::Interval>, sqlx::Error> {
+    slots_of(conn, doctor, from, to, true).await
+}
+
+/// The doctor's slots in [from, to); with `count_busy` false, as if nobody
+/// had booked any (to tell "just taken" from "never offered").
+async fn slots_of(
+    conn: &mut sqlx::PgConnection,
+    doctor: &doctors::ListedDoctor,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    count_busy: bool,
+) -> Result<Vec<crate::domain::slots::Interval>, sqlx::Error> {
     let now = Utc::now();
     let horizon = now + Duration::days(doctor.booking_horizon_days as i64);
     let to = to.min(horizon);
     let windows = doctors::windows(conn, &[doctor.id]).await?;
     let time_off = doctors::time_off(conn, &[doctor.id], from).await?;
-    let busy = doctors::busy(conn, &[doctor.id], from - Duration::hours(2), to + Duration::hours(2)).await?;
+    let busy = if count_busy {
+        doctors::busy(conn, &[doctor.id], from - Duration::hours(2), to + Duration::hours(2)).await?
+    } else {
+        Vec::new()
+    };
     let rules = crate::domain::slots::Rules {
         length_minutes: doctor.slot_minutes.max(0) as u32,
         buffer_minutes: doctor.buffer_minutes.max(0) as u32,
@@ -122,12 +138,22 @@ pub async fn options(state: &AppState, doctor_id: Uuid, starts_at: &str, tz: Tz)
     })
 }
 
-fn taken_message(alternatives: &[SlotView]) -> String {
+/// "That time was just taken" (a race lost) or "is not available" (never
+/// was, or no longer), with the doctor's next free times.
+fn taken_message(just_taken: bool, alternatives: &[SlotView]) -> String {
+    let what = if just_taken { "That time was just taken" } else { "That time is not available" };
     if alternatives.is_empty() {
-        return "That time was just taken, and the doctor has no other free times in the next two weeks.".into();
+        return format!("{what}, and the doctor has no other free times in the next two weeks.");
     }
     let times: Vec<&str> = alternatives.iter().take(3).map(|s| s.label.as_str()).collect();
-    format!("That time was just taken. The next free times are {}.", times.join("; "))
+    format!("{what}. The next free times are {}.", times.join("; "))
+}
+
+/// The booking this key already made, looked up afresh: a copy of a request
+/// that lost a race to itself answers the booking, not a conflict.
+async fn already_booked(state: &AppState, patient: Uuid, key: Uuid) -> Result<Option<Uuid>, AppError> {
+    let mut conn = state.pool.acquire().await?;
+    Ok(consultations::by_booking_key(&mut conn, patient, key).await?)
 }
 
 /// Holds the time for the patient (status `pending_payment`) and answers
@@ -176,18 +202,24 @@ pub async fn book(
     if !doctor.consultation_types.iter().any(|t| t == kind.as_str()) {
         return Err(AppError::field("consultation_type", "This doctor does not offer that kind of consultation."));
     }
-    // Unpaid holds past their time give their slot back now, not at the next sweep.
-    for released in consultations::release_expired_holds(&mut tx, Some(doctor.id)).await? {
+    // Unpaid holds past their time (the doctor's, or this patient's with
+    // anyone) give their time back now, not at the next sweep.
+    for released in consultations::release_expired_holds(&mut tx, Some(doctor.id), Some(patient.user_id)).await? {
         let entry = AuditEntry::new("consultation.hold_expired", "consultation").on(released.id);
         db::audit::record(&mut tx, &entry.details(json!({ "patient_id": released.patient_id }))).await?;
     }
     let free = free_slots(&mut tx, &doctor, start, start + Duration::seconds(1)).await?;
     if free.first().is_none_or(|s| s.start != start) {
+        let offered = slots_of(&mut tx, &doctor, start, start + Duration::seconds(1), false).await?;
+        let just_taken = offered.first().is_some_and(|s| s.start == start);
         drop(tx);
+        if let Some(existing) = already_booked(state, patient.user_id, req.booking_key).await? {
+            return Ok(existing);
+        }
         if start <= Utc::now() {
             return Err(AppError::field("starts_at", "That time has passed. Choose another."));
         }
-        return Err(AppError::Conflict(taken_message(&alternatives(state, &doctor, tz).await?)));
+        return Err(AppError::Conflict(taken_message(just_taken, &alternatives(state, &doctor, tz).await?)));
     }
     let hold = consultations::NewHold {
         patient_id: patient.user_id,
@@ -204,19 +236,18 @@ pub async fn book(
         Err(e) => {
             let constraint = violated_constraint(&e).map(str::to_owned);
             drop(tx);
+            // The same request sent twice at once: the other copy booked it.
+            if constraint.is_some() {
+                if let Some(existing) = already_booked(state, patient.user_id, req.booking_key).await? {
+                    return Ok(existing);
+                }
+            }
             return match constraint.as_deref() {
                 Some("consultations_no_doctor_overlap") => {
-                    Err(AppError::Conflict(taken_message(&alternatives(state, &doctor, tz).await?)))
+                    Err(AppError::Conflict(taken_message(true, &alternatives(state, &doctor, tz).await?)))
                 }
                 Some("consultations_no_patient_overlap") => {
                     Err(AppError::Conflict("You already have a consultation at that time. Choose another time.".into()))
-                }
-                // The same request, sent twice at once: the other one booked it.
-                Some("consultations_patient_booking_key") => {
-                    let mut conn = state.pool.acquire().await?;
-                    consultations::by_booking_key(&mut conn, patient.user_id, req.booking_key)
-                        .await?
-                        .ok_or(AppError::Internal)
                 }
                 _ => Err(e.into()),
             };
@@ -240,7 +271,7 @@ use crate::server::db::audit::AuditEntry;
 /// server instances). Answers how many were released.
 pub async fn release_expired_holds(pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
     let mut tx = db::begin(pool, None).await?;
-    let released = consultations::release_expired_holds(&mut tx, None).await?;
+    let released = consultations::release_expired_holds(&mut tx, None, None).await?;
     for r in &released {
         let entry = AuditEntry::new("consultation.hold_expired", "consultation").on(r.id);
         db::audit::record(&mut tx, &entry.details(json!({ "patient_id": r.patient_id }))).await?;
