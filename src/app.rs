@@ -8,7 +8,9 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::account::{mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
 use crate::pages::admin::{doctors::AdminDoctorsPage, users::AdminUsersPage};
-use crate::pages::consultations::{agenda::AgendaPage, book::BookPage, mine::MyConsultationsPage, pay::PayPage};
+use crate::pages::consultations::{
+    agenda::AgendaPage, book::BookPage, mine::MyConsultationsPage, pay::PayPage, reschedule::ReschedulePage,
+};
 use crate::pages::doctors::{profile::DoctorPage, search::DoctorSearchPage};
 use crate::pages::practice::{availability::AvailabilityPage, profile::PracticeProfilePage};
 use crate::pages::public::forgot_password::{ForgotPasswordPage, ResetPasswordPage};
@@ -74,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/book") view=BookPage ssr=SsrMode::Async/>
                     <Route path=path!("/consultations") view=MyConsultationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/consultations/:id/pay") view=PayPage ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations/:id/move") view=ReschedulePage ssr=SsrMode::Async/>
                     <Route path=path!("/doctor/schedule") view=AgendaPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>

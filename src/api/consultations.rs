@@ -85,6 +85,8 @@ pub struct ConsultationItem {
     pub hold_until: Option<String>,
     pub can_pay: bool,
     pub can_cancel: bool,
+    /// Can still be moved to another time (until the policy's notice).
+    pub can_reschedule: bool,
     /// What cancelling now would refund ("GBP 60.00 (all of it)").
     pub refund_if_cancelled: Option<String>,
     pub upcoming: bool,
@@ -203,4 +205,17 @@ pub async fn doctor_agenda(view: Option<String>, date: Option<String>) -> Result
     let state = AppState::current()?;
     let doctor = require_role(Role::Doctor)?;
     booking::agenda(&state, doctor, view.as_deref(), date.as_deref(), &current_request_meta()).await
+}
+
+/// `POST /api/reschedule_consultation`: moves the patient's consultation to
+/// another free time of the same doctor; the payment stays.
+#[server(prefix = "/api", endpoint = "reschedule_consultation")]
+pub async fn reschedule_consultation(consultation_id: Uuid, starts_at: String) -> Result<(), AppError> {
+    use crate::domain::Role;
+    use crate::server::auth::session::{current_request_meta, require_role};
+    use crate::server::services::booking;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    booking::reschedule(&state, require_role(Role::Patient)?, consultation_id, &starts_at, &current_request_meta())
+        .await
 }

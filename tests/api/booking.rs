@@ -1390,3 +1390,54 @@ async fn the_doctors_agenda_shows_each_patient_and_their_symptoms_in_the_doctors
     assert_eq!(audit_count(&app, "consultation.agenda_viewed").await, 2, "refused reads are not audited as reads");
     assert_eq!(count(&app, "consultations").await, 2);
 }
+
+// =====================================================================================
+// Moving a consultation
+// =====================================================================================
+
+async fn reschedule(app: &TestApp, client: &reqwest::Client, id: Uuid, start: DateTime<Utc>) -> (u16, Value) {
+    let body = form(&[("consultation_id", &id.to_string()), ("starts_at", &rfc(start))]);
+    post(app, client, "/api/reschedule_consultation", &body).await
+}
+
+#[tokio::test]
+async fn moving_a_booked_consultation_keeps_its_payment_and_frees_the_old_time() {
+    let app = spawn_app().await;
+    let hart = dr_hart(&app).await;
+    let ana = patient(&app, "ana@example.com", ("Ana", "Silva"), "UTC").await;
+    let (old, new) = (slot_in(48), slot_in(50));
+    let id = booked_and_paid(&app, &ana, hart.id, old).await;
+    let paid_before = payment(&app, id).await;
+
+    let (status, body) = reschedule(&app, &ana, id, new).await;
+    assert_eq!(status, 200, "{body}");
+    let c = consultation(&app, id).await;
+    assert_eq!((c.status.as_str(), c.scheduled_at), ("scheduled", new));
+    let paid_after = payment(&app, id).await;
+    assert_eq!(format!("{paid_before:?}"), format!("{paid_after:?}"), "the payment is untouched");
+    let times = public_times(&app, hart.id).await;
+    assert!(times.contains(&rfc(old)), "the old time is free again");
+    assert!(!times.contains(&rfc(new)), "the new time is taken");
+    assert_eq!(audit_rows(&app, "consultation.rescheduled").await.len(), 1);
+    assert_eq!(mails(&app, "ana@example.com", "Your consultation was moved").await, 1);
+}
+
+#[tokio::test]
+async fn moving_is_refused_within_the_notice_to_a_taken_time_or_for_someone_else() {
+    let app = spawn_app().await;
+    let hart = dr_hart(&app).await;
+    let ana = patient(&app, "ana@example.com", ("Ana", "Silva"), "UTC").await;
+    let bruno = patient(&app, "bruno@example.com", ("Bruno", "Costa"), "UTC").await;
+    let soon = booked_and_paid(&app, &ana, hart.id, slot_in(5)).await;
+    let (status, body) = reschedule(&app, &ana, soon, slot_in(30)).await;
+    assert!(conflict(status, &body).contains("no longer be moved"), "{body}");
+
+    let later = booked_and_paid(&app, &ana, hart.id, slot_in(48)).await;
+    let brunos_time = slot_in(60);
+    booked_and_paid(&app, &bruno, hart.id, brunos_time).await;
+    let (status, body) = reschedule(&app, &ana, later, brunos_time).await;
+    assert!(conflict(status, &body).contains("not available"), "{body}");
+    let (status, _) = reschedule(&app, &bruno, later, slot_in(70)).await;
+    assert_eq!(status, 404, "not Bruno's to move");
+    assert_eq!(consultation(&app, later).await.scheduled_at, slot_in(48), "nothing moved");
+}

@@ -32,11 +32,15 @@ fn MyConsultations() -> impl IntoView {
         }
     });
     let just_paid = move || query.read().get("paid").is_some_and(|id| !id.trim().is_empty());
+    let just_moved = move || query.read().get("moved").is_some_and(|id| !id.trim().is_empty());
     view! {
         <section class="stack consultations">
             <h1>"Your consultations"</h1>
             <Show when=just_paid>
                 <p class="alert success" role="status">"Payment received: your consultation is booked."</p>
+            </Show>
+            <Show when=just_moved>
+                <p class="alert success" role="status">"Moved: your consultation is at its new time, and your payment stays as it is."</p>
             </Show>
             <CancelOutcome outcome=cancelled/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -107,8 +111,15 @@ fn Consultation(c: ConsultationItem, cancel: ServerAction<CancelConsultation>) -
         let note = c.refund_if_cancelled.clone().map(|refund| format!("Cancelling now refunds {refund}."));
         view! { <CancelForm action=cancel id=c.id label note/> }
     });
-    let actions =
-        (c.can_pay || c.can_cancel).then(|| view! { <div class="stack consultation-actions">{pay}{cancel_form}</div> });
+    let (move_href, move_name) = (
+        format!("/consultations/{}/move", c.id),
+        format!("Move the consultation with {} on {}", c.doctor_name, c.when),
+    );
+    let move_link = c
+        .can_reschedule
+        .then(|| view! { <a class="button secondary" href=move_href aria-label=move_name>"Move to another time"</a> });
+    let actions = (c.can_pay || c.can_cancel || c.can_reschedule)
+        .then(|| view! { <div class="stack consultation-actions">{pay}{move_link}{cancel_form}</div> });
     view! {
         <li class="card consultation-card">
             <h3><a href=doctor_href>{c.doctor_name.clone()}</a></h3>

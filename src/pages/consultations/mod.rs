@@ -5,6 +5,7 @@ pub mod agenda;
 pub mod book;
 pub mod mine;
 pub mod pay;
+pub mod reschedule;
 
 use leptos::prelude::*;
 use uuid::Uuid;

@@ -306,3 +306,23 @@ pub async fn mark_paid_and_refunded(
     .await?;
     Ok(())
 }
+
+/// Moves a consultation to another time (the exclusion constraints still
+/// apply); its reminders will go out again for the new time.
+pub async fn move_to(
+    conn: &mut PgConnection,
+    id: Uuid,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE consultations SET scheduled_at = $2, scheduled_end_at = $3 WHERE id = $1",
+        id,
+        starts_at,
+        ends_at
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!("DELETE FROM consultation_reminders WHERE consultation_id = $1", id).execute(conn).await?;
+    Ok(())
+}

@@ -321,6 +321,8 @@ pub async fn delete_time_off(conn: &mut PgConnection, doctor_id: Uuid, id: Uuid)
 /// expired, under way). An expired hold no longer counts, swept or not.
 #[derive(Debug, Clone)]
 pub struct BusyRow {
+    /// The consultation holding the time.
+    pub id: Uuid,
     pub doctor_id: Uuid,
     pub scheduled_at: DateTime<Utc>,
     pub scheduled_end_at: DateTime<Utc>,
@@ -334,7 +336,7 @@ pub async fn busy(
 ) -> Result<Vec<BusyRow>, sqlx::Error> {
     sqlx::query_as!(
         BusyRow,
-        r#"SELECT doctor_id, scheduled_at, scheduled_end_at FROM consultations
+        r#"SELECT id, doctor_id, scheduled_at, scheduled_end_at FROM consultations
            WHERE doctor_id = ANY($1) AND status IN ('pending_payment', 'scheduled', 'in_progress')
              AND (status <> 'pending_payment' OR hold_expires_at IS NULL OR hold_expires_at > now())
              AND scheduled_end_at > $2 AND scheduled_at < $3

@@ -69,7 +69,7 @@ async fn free_slots(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<crate::domain::slots::Interval>, sqlx::Error> {
-    slots_of(conn, doctor, from, to, true).await
+    slots_of(conn, doctor, from, to, true, None).await
 }
 
 /// The doctor's slots in [from, to); with `count_busy` false, as if nobody
@@ -80,17 +80,20 @@ async fn slots_of(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     count_busy: bool,
+    // A consultation whose own time does not count as busy (the one being moved).
+    exclude: Option<Uuid>,
 ) -> Result<Vec<crate::domain::slots::Interval>, sqlx::Error> {
     let now = Utc::now();
     let horizon = now + Duration::days(doctor.booking_horizon_days as i64);
     let to = to.min(horizon);
     let windows = doctors::windows(conn, &[doctor.id]).await?;
     let time_off = doctors::time_off(conn, &[doctor.id], from).await?;
-    let busy = if count_busy {
+    let mut busy = if count_busy {
         doctors::busy(conn, &[doctor.id], from - Duration::hours(2), to + Duration::hours(2)).await?
     } else {
         Vec::new()
     };
+    busy.retain(|b| Some(b.id) != exclude);
     let rules = crate::domain::slots::Rules {
         length_minutes: doctor.slot_minutes.max(0) as u32,
         buffer_minutes: doctor.buffer_minutes.max(0) as u32,
@@ -210,7 +213,7 @@ pub async fn book(
     }
     let free = free_slots(&mut tx, &doctor, start, start + Duration::seconds(1)).await?;
     if free.first().is_none_or(|s| s.start != start) {
-        let offered = slots_of(&mut tx, &doctor, start, start + Duration::seconds(1), false).await?;
+        let offered = slots_of(&mut tx, &doctor, start, start + Duration::seconds(1), false, None).await?;
         let just_taken = offered.first().is_some_and(|s| s.start == start);
         drop(tx);
         if let Some(existing) = already_booked(state, patient.user_id, req.booking_key).await? {
@@ -313,6 +316,8 @@ pub fn item(state: &AppState, c: &consultations::ConsultationRow, tz: Tz, now: D
         hold_until: held.then(|| c.hold_expires_at.map(|t| t.with_timezone(&tz).format("%H:%M").to_string())).flatten(),
         can_pay: held,
         can_cancel: cancellable && (held || paid),
+        can_reschedule: (held || c.status == "scheduled")
+            && c.scheduled_at - now >= Duration::hours(state.settings.booking.reschedule_notice_hours as i64),
         refund_if_cancelled: refund,
         upcoming: c.scheduled_end_at > now && !matches!(c.status.as_str(), "cancelled" | "completed" | "no_show"),
     }
@@ -474,4 +479,89 @@ pub fn spawn_jobs(state: AppState, every: std::time::Duration) {
             }
         }
     });
+}
+
+/// Moves the patient's booked (or held) consultation to another free time of
+/// the same doctor, keeping its payment; allowed until the policy's notice.
+pub async fn reschedule(
+    state: &AppState,
+    patient: CurrentUser,
+    id: Uuid,
+    starts_at: &str,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let start =
+        parse_instant(starts_at).ok_or_else(|| AppError::field("starts_at", "Choose one of the times shown."))?;
+    let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
+    let row = consultations::lock(&mut tx, id).await?.filter(|c| c.patient_id == patient.user_id);
+    let row = row.ok_or(AppError::NotFound)?;
+    let now = Utc::now();
+    if !matches!(row.status.as_str(), "scheduled" | "pending_payment") || row.scheduled_at <= now {
+        return Err(AppError::Conflict("This consultation can no longer be moved.".into()));
+    }
+    let notice = Duration::hours(state.settings.booking.reschedule_notice_hours as i64);
+    if row.scheduled_at - now < notice {
+        return Err(AppError::Conflict(format!(
+            "It is less than {} hours to the start: it can no longer be moved, only cancelled.",
+            notice.num_hours()
+        )));
+    }
+    let doctor = listed_doctor(&mut tx, row.doctor_id)
+        .await?
+        .ok_or_else(|| AppError::Conflict("This doctor is not taking bookings at the moment.".into()))?;
+    let free = slots_of(&mut tx, &doctor, start, start + Duration::seconds(1), true, Some(id)).await?;
+    if free.first().is_none_or(|s| s.start != start) {
+        return Err(AppError::Conflict("That time is not available any more. Choose another.".into()));
+    }
+    let end = start + Duration::minutes(doctor.slot_minutes as i64);
+    if let Err(e) = consultations::move_to(&mut tx, id, start, end).await {
+        return Err(match violated_constraint(&e) {
+            Some("consultations_no_doctor_overlap") => {
+                AppError::Conflict("That time was just taken. Choose another.".into())
+            }
+            Some("consultations_no_patient_overlap") => {
+                AppError::Conflict("You already have a consultation at that time. Choose another.".into())
+            }
+            _ => e.into(),
+        });
+    }
+    let entry = meta.audit("consultation.rescheduled", "consultation").by(patient.user_id).on(id);
+    let details = json!({ "from": row.scheduled_at, "to": start });
+    db::audit::record(&mut tx, &entry.details(details)).await?;
+    let patient_tz = zone_of(&mut tx, row.patient_id).await?;
+    let doctor_tz = zone_of(&mut tx, row.doctor_user_id).await?;
+    tx.commit().await?;
+    let when = |t: DateTime<Utc>, tz: Tz| t.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
+    state
+        .mailer
+        .notify_text(
+            &row.patient_email,
+            "Your consultation was moved",
+            format!(
+                "Hello {},\n\nYour consultation with Dr {} {} is moved from {} to {}. Your payment stays as it is.\n\n\
+                 — Telehealth\n",
+                row.patient_first_name,
+                row.doctor_first_name,
+                row.doctor_last_name,
+                when(row.scheduled_at, patient_tz),
+                when(start, patient_tz)
+            ),
+        )
+        .await;
+    state
+        .mailer
+        .notify_text(
+            &row.doctor_email,
+            "A consultation was moved",
+            format!(
+                "Hello Dr {},\n\n{} {} moved their consultation from {} to {}.\n\n— Telehealth\n",
+                row.doctor_last_name,
+                row.patient_first_name,
+                row.patient_last_name,
+                when(row.scheduled_at, doctor_tz),
+                when(start, doctor_tz)
+            ),
+        )
+        .await;
+    Ok(())
 }
