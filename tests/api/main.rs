@@ -18,5 +18,6 @@ mod profile;
 mod reminders;
 mod schema;
 mod startup_errors;
+mod stripe;
 mod transactions;
 mod vocabulary;

@@ -323,7 +323,10 @@ pub async fn handle_webhook(
                 return Err(WebhookRefusal::Mismatch("amount or currency"));
             }
             let held = row.status == "pending_payment" && row.hold_expires_at.is_some_and(|t| t > Utc::now());
-            if row.payment_status == "succeeded" {
+            // Paid on the page (and perhaps refunded since): Stripe's own notice of it changes nothing.
+            let already_paid = matches!(row.payment_status.as_str(), "succeeded" | "partially_refunded" | "refunded")
+                || row.transaction_id.as_deref() == Some(event.intent_id.as_str());
+            if already_paid {
                 "already paid"
             } else if held {
                 consultations::mark_paid(&mut tx, id, row.payment_id, "stripe", &event.intent_id, "card").await?;
