@@ -26,6 +26,12 @@ pub fn TextField(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = true)] required: bool,
+    /// The keyboard phones should show ("numeric", "decimal").
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
+    /// False for codes and card numbers.
+    #[prop(optional)]
+    spellcheck: Option<bool>,
     errors: Signal<Vec<String>>,
     /// The input's name when it differs from `name` (nested server-function
     /// arguments: `profile[phone]`).
@@ -61,6 +67,8 @@ pub fn TextField(
                 type=kind
                 value=value
                 autocomplete=autocomplete
+                inputmode=inputmode
+                spellcheck=spellcheck.map(|s| s.to_string())
                 required=required
                 aria-invalid=move || (!errors.get().is_empty()).then_some("true")
                 aria-describedby=described_by

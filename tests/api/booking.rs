@@ -56,30 +56,6 @@ fn next_utc(weekday: Weekday) -> NaiveDate {
 
 // --- requests ---------------------------------------------------------------------
 
-/// A GET: the status and the JSON body.
-async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Value) {
-    let res = client.get(format!("{}{}", app.address, path)).send().await.expect("request sent");
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// A form POST: the status and the JSON body.
-async fn post(app: &TestApp, client: &reqwest::Client, path: &str, body: &str) -> (u16, Value) {
-    let res = app.post_form_as(client, path, body).await;
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// The messages of a 422 for `field` (panics, showing the body, when there are none).
-fn messages(body: &Value, field: &str) -> Vec<String> {
-    assert_eq!(body["kind"], "validation", "{body}");
-    let list = body["detail"][field].as_array().unwrap_or_else(|| panic!("no message for {field}: {body}"));
-    assert!(!list.is_empty(), "{field}: {body}");
-    list.iter().map(|m| m.as_str().unwrap().to_owned()).collect()
-}
-
 /// The message of a 409 (panics, showing the body, for anything else).
 fn conflict(status: u16, body: &Value) -> String {
     assert_eq!(status, 409, "{body}");
@@ -111,7 +87,7 @@ async fn book_with_key(
     start: DateTime<Utc>,
     key: Uuid,
 ) -> (u16, Value) {
-    post(app, client, "/api/book_consultation", &booking_body(doctor, &rfc(start), "video", SYMPTOMS, key)).await
+    post_answer(app, client, "/api/book_consultation", &booking_body(doctor, &rfc(start), "video", SYMPTOMS, key)).await
 }
 
 /// Books a time that must be accepted; returns the consultation's id.
@@ -130,7 +106,7 @@ async fn pay_with(
     cvc: &str,
 ) -> (u16, Value) {
     let body = form(&[("consultation_id", &id.to_string()), ("card_number", number), ("expiry", expiry), ("cvc", cvc)]);
-    post(app, client, "/api/pay_consultation", &body).await
+    post_answer(app, client, "/api/pay_consultation", &body).await
 }
 
 async fn pay(app: &TestApp, client: &reqwest::Client, id: Uuid, number: &str) -> (u16, Value) {
@@ -146,12 +122,12 @@ async fn booked_and_paid(app: &TestApp, client: &reqwest::Client, doctor: Uuid, 
 }
 
 async fn cancel(app: &TestApp, client: &reqwest::Client, id: Uuid) -> (u16, Value) {
-    post(app, client, "/api/cancel_consultation", &form(&[("consultation_id", &id.to_string())])).await
+    post_answer(app, client, "/api/cancel_consultation", &form(&[("consultation_id", &id.to_string())])).await
 }
 
 /// Every `starts_at` on a doctor's public page (two weeks).
 async fn public_times(app: &TestApp, doctor: Uuid) -> Vec<String> {
-    let (status, page) = get(app, &browser(None), &format!("/api/doctor_details?id={doctor}&tz=UTC")).await;
+    let (status, page) = get_answer(app, &browser(None), &format!("/api/doctor_details?id={doctor}&tz=UTC")).await;
     assert_eq!(status, 200, "{page}");
     page["days"]
         .as_array()
@@ -426,7 +402,7 @@ async fn booking_a_free_time_holds_it_for_ten_minutes_with_a_pending_payment_of_
 
     // The form for that time, with its own booking key.
     let query = format!("/api/booking_form?doctor_id={}&starts_at={}&tz=UTC", hart.id, urlencode(&rfc(start)));
-    let (status, options) = get(&app, &ana, &query).await;
+    let (status, options) = get_answer(&app, &ana, &query).await;
     assert_eq!(status, 200, "{options}");
     assert_eq!(options["doctor_name"], "Dr Gregory Hart");
     assert_eq!(options["fee"], "GBP 60.00");
@@ -476,7 +452,7 @@ async fn booking_a_free_time_holds_it_for_ten_minutes_with_a_pending_payment_of_
     assert!(!times.contains(&rfc(start)), "{} still offered", rfc(start));
     assert!(times.contains(&rfc(start + Duration::minutes(30))), "the next half hour stays free");
     // And the form for it says so, offering other times.
-    let (status, options) = get(&app, &ana, &query).await;
+    let (status, options) = get_answer(&app, &ana, &query).await;
     assert_eq!(status, 200, "{options}");
     assert_eq!(options["still_free"], false);
     assert!(!options["alternatives"].as_array().unwrap().is_empty(), "{options}");
@@ -702,7 +678,7 @@ async fn bad_booking_requests_are_refused_by_field_or_as_a_conflict_and_write_no
         let (app, ana) = (&app, &ana);
         async move {
             let body = booking_body(doctor, &start, kind, &symptoms, Uuid::new_v4());
-            post(app, ana, "/api/book_consultation", &body).await
+            post_answer(app, ana, "/api/book_consultation", &body).await
         }
     };
     let symptoms = || SYMPTOMS.to_owned();
@@ -719,12 +695,12 @@ async fn bad_booking_requests_are_refused_by_field_or_as_a_conflict_and_write_no
     ] {
         let (status, body) = post_booking(hart.id, start.clone(), kind, text.clone()).await;
         assert_eq!(status, 422, "{start} {kind} {}: {body}", text.len());
-        messages(&body, field);
+        field_messages(&body, field);
     }
     let (_, body) = post_booking(hart.id, rfc(past), "video", symptoms()).await;
-    assert!(messages(&body, "starts_at")[0].contains("passed"), "{body}");
+    assert!(field_messages(&body, "starts_at")[0].contains("passed"), "{body}");
     let (_, body) = post_booking(hart.id, good.clone(), "chat", symptoms()).await;
-    assert!(messages(&body, "consultation_type")[0].contains("does not offer"), "{body}");
+    assert!(field_messages(&body, "consultation_type")[0].contains("does not offer"), "{body}");
 
     // Refused as a conflict: not a time the doctor offers.
     let tuesday_nine = next_utc(Weekday::Tue).and_hms_opt(9, 0, 0).unwrap().and_utc();
@@ -745,12 +721,16 @@ async fn bad_booking_requests_are_refused_by_field_or_as_a_conflict_and_write_no
     // An unconfirmed email address: confirm it first.
     sign_up(&app, "bruno@example.com", ("Bruno", "Costa"), "UTC", "patient").await;
     let bruno = signed_in(&app, "bruno@example.com").await;
-    let (status, body) =
-        post(&app, &bruno, "/api/book_consultation", &booking_body(hart.id, &good, "video", SYMPTOMS, Uuid::new_v4()))
-            .await;
+    let (status, body) = post_answer(
+        &app,
+        &bruno,
+        "/api/book_consultation",
+        &booking_body(hart.id, &good, "video", SYMPTOMS, Uuid::new_v4()),
+    )
+    .await;
     assert!(conflict(status, &body).contains("Confirm your email"), "{body}");
     // Nobody signed in.
-    let (status, body) = post(
+    let (status, body) = post_answer(
         &app,
         &browser(None),
         "/api/book_consultation",
@@ -799,7 +779,7 @@ async fn an_expired_hold_gives_its_time_back_to_the_next_patient() {
     assert_eq!(audit[0].2["patient_id"], user_id(&app, "ana@example.com").await.to_string());
 
     // Ana's list leaves the released hold out.
-    let (status, mine) = get(&app, &ana, "/api/my_consultations").await;
+    let (status, mine) = get_answer(&app, &ana, "/api/my_consultations").await;
     assert_eq!(status, 200, "{mine}");
     assert_eq!(mine["upcoming"], serde_json::json!([]), "{mine}");
     assert_eq!(mine["past"], serde_json::json!([]), "{mine}");
@@ -847,7 +827,7 @@ async fn paying_with_the_success_card_schedules_the_consultation_and_records_the
     let ana = patient(&app, "ana@example.com", ("Ana", "Silva"), "UTC").await;
     let id = booked(&app, &ana, hart.id, slot_in(3)).await;
 
-    let (status, page) = get(&app, &ana, &format!("/api/payment_details?consultation_id={id}")).await;
+    let (status, page) = get_answer(&app, &ana, &format!("/api/payment_details?consultation_id={id}")).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["gateway"], "sandbox");
     assert!(page["test_cards"].as_array().unwrap().contains(&serde_json::json!([SUCCESS_CARD, "succeeds"])), "{page}");
@@ -897,7 +877,7 @@ async fn a_declined_card_is_explained_on_the_card_number_and_the_hold_stays_paya
     for (card, words) in [(DECLINED_CARD, "declined"), (NO_FUNDS_CARD, "insufficient funds")] {
         let (status, body) = pay(&app, &ana, id, card).await;
         assert_eq!(status, 422, "{card}: {body}");
-        let message = &messages(&body, "card_number")[0];
+        let message = &field_messages(&body, "card_number")[0];
         assert!(message.contains(words), "{card}: {message}");
         assert_eq!(consultation(&app, id).await.status, "pending_payment");
         let p = payment(&app, id).await;
@@ -943,7 +923,7 @@ async fn bad_card_details_are_refused_field_by_field_before_the_gateway_is_asked
         assert_eq!(named, expected, "{number} {expiry} {cvc}: {body}");
     }
     let (_, body) = pay_with(&app, &ana, id, SUCCESS_CARD, &last_year, "123").await;
-    assert_eq!(messages(&body, "expiry"), ["This card has expired."]);
+    assert_eq!(field_messages(&body, "expiry"), ["This card has expired."]);
 
     assert_eq!(consultation(&app, id).await.status, "pending_payment");
     assert_eq!(payment(&app, id).await.status, "pending");
@@ -985,7 +965,7 @@ async fn nobody_can_see_or_pay_for_someone_elses_consultation() {
     let id = booked(&app, &ana, hart.id, slot_in(3)).await;
 
     assert_eq!(pay(&app, &bruno, id, SUCCESS_CARD).await.0, 404);
-    assert_eq!(get(&app, &bruno, &format!("/api/payment_details?consultation_id={id}")).await.0, 404);
+    assert_eq!(get_answer(&app, &bruno, &format!("/api/payment_details?consultation_id={id}")).await.0, 404);
     assert_eq!(pay(&app, &ana, Uuid::new_v4(), SUCCESS_CARD).await.0, 404);
     assert_eq!(pay(&app, &hart.client, id, SUCCESS_CARD).await.0, 403, "the doctor does not pay");
     assert_eq!(pay(&app, &browser(None), id, SUCCESS_CARD).await.0, 401);
@@ -1230,7 +1210,7 @@ async fn a_consultation_that_has_started_can_no_longer_be_cancelled() {
     assert_eq!(consultation(&app, id).await.status, "scheduled");
     let p = payment(&app, id).await;
     assert_eq!((p.status.as_str(), p.refunded_amount.as_str()), ("succeeded", "0.00"));
-    let (_, mine) = get(&app, &ana, "/api/my_consultations").await;
+    let (_, mine) = get_answer(&app, &ana, "/api/my_consultations").await;
     assert_eq!(mine["upcoming"][0]["id"], id.to_string(), "{mine}");
     assert_eq!(mine["upcoming"][0]["can_cancel"], false, "{mine}");
     assert_eq!(mine["upcoming"][0]["refund_if_cancelled"], Value::Null, "{mine}");
@@ -1275,7 +1255,7 @@ async fn my_consultations_lists_upcoming_bookings_with_what_can_be_done_and_what
     expire_hold(&app, released).await;
     telehealth::server::services::booking::release_expired_holds(&app.pool).await.unwrap();
 
-    let (status, mine) = get(&app, &ana, "/api/my_consultations").await;
+    let (status, mine) = get_answer(&app, &ana, "/api/my_consultations").await;
     assert_eq!(status, 200, "{mine}");
     assert_eq!(mine["timezone"], "America/New_York");
     let upcoming = mine["upcoming"].as_array().unwrap();
@@ -1309,7 +1289,7 @@ async fn my_consultations_lists_upcoming_bookings_with_what_can_be_done_and_what
 
     // The doctor cancels the later one: it moves to the past, refunded.
     assert_eq!(cancel(&app, &hart.client, late).await.0, 200);
-    let (_, mine) = get(&app, &ana, "/api/my_consultations").await;
+    let (_, mine) = get_answer(&app, &ana, "/api/my_consultations").await;
     let ids: Vec<&str> = mine["upcoming"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [held.to_string(), early.to_string()]);
     let past = mine["past"].as_array().unwrap();
@@ -1320,8 +1300,8 @@ async fn my_consultations_lists_upcoming_bookings_with_what_can_be_done_and_what
     assert_eq!(past[0]["refunded"], "GBP 59.99");
     assert_eq!((past[0]["can_pay"].clone(), past[0]["can_cancel"].clone()), (Value::Bool(false), Value::Bool(false)));
 
-    assert_eq!(get(&app, &hart.client, "/api/my_consultations").await.0, 403, "a doctor has an agenda instead");
-    assert_eq!(get(&app, &browser(None), "/api/my_consultations").await.0, 401);
+    assert_eq!(get_answer(&app, &hart.client, "/api/my_consultations").await.0, 403, "a doctor has an agenda instead");
+    assert_eq!(get_answer(&app, &browser(None), "/api/my_consultations").await.0, 401);
 }
 
 #[tokio::test]
@@ -1341,7 +1321,7 @@ async fn the_doctors_agenda_shows_each_patient_and_their_symptoms_in_the_doctors
     let local = start.with_timezone(&kolkata);
     let date = local.date_naive();
     let monday = date - Duration::days(date.weekday().num_days_from_monday() as i64);
-    let (status, agenda) = get(&app, &rao.client, &format!("/api/doctor_agenda?view=week&date={date}")).await;
+    let (status, agenda) = get_answer(&app, &rao.client, &format!("/api/doctor_agenda?view=week&date={date}")).await;
     assert_eq!(status, 200, "{agenda}");
     assert_eq!(agenda["timezone"], "Asia/Kolkata");
     assert_eq!(agenda["view"], "week");
@@ -1375,7 +1355,7 @@ async fn the_doctors_agenda_shows_each_patient_and_their_symptoms_in_the_doctors
     assert_eq!(audit[0].2["consultations"], 1);
 
     // One day.
-    let (status, agenda) = get(&app, &rao.client, &format!("/api/doctor_agenda?view=day&date={date}")).await;
+    let (status, agenda) = get_answer(&app, &rao.client, &format!("/api/doctor_agenda?view=day&date={date}")).await;
     assert_eq!(status, 200, "{agenda}");
     assert_eq!(agenda["view"], "day");
     assert_eq!(agenda["days"].as_array().unwrap().len(), 1);
@@ -1383,8 +1363,8 @@ async fn the_doctors_agenda_shows_each_patient_and_their_symptoms_in_the_doctors
     assert_eq!(audit_count(&app, "consultation.agenda_viewed").await, 2);
 
     // Patients have no agenda, and doctors do not book.
-    assert_eq!(get(&app, &ana, "/api/doctor_agenda?view=week").await.0, 403);
-    assert_eq!(get(&app, &browser(None), "/api/doctor_agenda?view=week").await.0, 401);
+    assert_eq!(get_answer(&app, &ana, "/api/doctor_agenda?view=week").await.0, 403);
+    assert_eq!(get_answer(&app, &browser(None), "/api/doctor_agenda?view=week").await.0, 401);
     let (status, body) = book(&app, &rao.client, rao.id, slot_in(6)).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(audit_count(&app, "consultation.agenda_viewed").await, 2, "refused reads are not audited as reads");
@@ -1397,7 +1377,7 @@ async fn the_doctors_agenda_shows_each_patient_and_their_symptoms_in_the_doctors
 
 async fn reschedule(app: &TestApp, client: &reqwest::Client, id: Uuid, start: DateTime<Utc>) -> (u16, Value) {
     let body = form(&[("consultation_id", &id.to_string()), ("starts_at", &rfc(start))]);
-    post(app, client, "/api/reschedule_consultation", &body).await
+    post_answer(app, client, "/api/reschedule_consultation", &body).await
 }
 
 #[tokio::test]

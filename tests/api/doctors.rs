@@ -53,30 +53,6 @@ fn nested(prefix: &str, pairs: &[(&str, &str)]) -> String {
     pairs.iter().map(|(k, v)| format!("{prefix}[{k}]={}", urlencode(v))).collect::<Vec<_>>().join("&")
 }
 
-/// A GET: the status and the JSON body.
-async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Value) {
-    let res = client.get(format!("{}{}", app.address, path)).send().await.expect("request sent");
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// A form POST: the status and the JSON body.
-async fn post(app: &TestApp, client: &reqwest::Client, path: &str, body: &str) -> (u16, Value) {
-    let res = app.post_form_as(client, path, body).await;
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// The messages of a 422 for `field` (panics, showing the body, when there are none).
-fn messages(body: &Value, field: &str) -> Vec<String> {
-    assert_eq!(body["kind"], "validation", "{body}");
-    let list = body["detail"][field].as_array().unwrap_or_else(|| panic!("no message for {field}: {body}"));
-    assert!(!list.is_empty(), "{field}: {body}");
-    list.iter().map(|m| m.as_str().unwrap().to_owned()).collect()
-}
-
 // --- people -----------------------------------------------------------------------
 
 async fn sign_in(app: &TestApp, client: &reqwest::Client, email: &str) -> reqwest::Response {
@@ -110,7 +86,7 @@ async fn patient(app: &TestApp, email: &str, timezone: &str) -> reqwest::Client 
 
 async fn review(app: &TestApp, admin: &reqwest::Client, doctor_id: Uuid, approve: bool, reason: &str) -> (u16, Value) {
     let body = form(&[("doctor_id", &doctor_id.to_string()), ("approve", &approve.to_string()), ("reason", reason)]);
-    post(app, admin, "/api/admin_review_doctor", &body).await
+    post_answer(app, admin, "/api/admin_review_doctor", &body).await
 }
 
 // --- the database, read and (for fixtures) written directly ------------------------
@@ -230,7 +206,7 @@ impl Profile {
 }
 
 async fn save_profile(app: &TestApp, client: &reqwest::Client, profile: &Profile) -> (u16, Value) {
-    post(app, client, "/api/save_doctor_profile", &profile.body()).await
+    post_answer(app, client, "/api/save_doctor_profile", &profile.body()).await
 }
 
 // --- availability --------------------------------------------------------------------
@@ -252,7 +228,7 @@ fn one_off(date: NaiveDate, start: &str, end: &str, timezone: &str) -> String {
 }
 
 async fn add_window(app: &TestApp, client: &reqwest::Client, window: &str) -> (u16, Value) {
-    post(app, client, "/api/add_availability_window", window).await
+    post_answer(app, client, "/api/add_availability_window", window).await
 }
 
 /// Adds a window that must be accepted; returns its id.
@@ -263,11 +239,11 @@ async fn window_added(app: &TestApp, client: &reqwest::Client, window: &str) -> 
 }
 
 async fn add_time_off(app: &TestApp, client: &reqwest::Client, pairs: &[(&str, &str)]) -> (u16, Value) {
-    post(app, client, "/api/add_time_off", &nested("time_off", pairs)).await
+    post_answer(app, client, "/api/add_time_off", &nested("time_off", pairs)).await
 }
 
 async fn availability(app: &TestApp, client: &reqwest::Client) -> Value {
-    let (status, body) = get(app, client, "/api/my_availability").await;
+    let (status, body) = get_answer(app, client, "/api/my_availability").await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -303,7 +279,7 @@ fn strings(list: &[&str]) -> Vec<String> {
 async fn a_doctor_submits_a_complete_profile_which_waits_for_verification_and_reads_back_as_typed() {
     let app = spawn_app().await;
     let amara = doctor(&app, "amara@example.com", "Amara", "Okafor", "Europe/London").await;
-    assert_eq!(get(&app, &amara, "/api/my_doctor_profile").await, (200, Value::Null), "nothing yet");
+    assert_eq!(get_answer(&app, &amara, "/api/my_doctor_profile").await, (200, Value::Null), "nothing yet");
 
     let profile = Profile::good("GMC-7043921");
     let (status, pending) = save_profile(&app, &amara, &profile).await;
@@ -316,7 +292,7 @@ async fn a_doctor_submits_a_complete_profile_which_waits_for_verification_and_re
     assert_eq!(on, Some(doctor_id(&app, "amara@example.com").await));
     assert_eq!(details["pending_verification"], true);
 
-    let (status, view) = get(&app, &amara, "/api/my_doctor_profile").await;
+    let (status, view) = get_answer(&app, &amara, "/api/my_doctor_profile").await;
     assert_eq!(status, 200);
     let p = &view["profile"];
     assert_eq!(p["license_number"], "GMC-7043921");
@@ -381,10 +357,10 @@ async fn every_bad_profile_field_gets_its_own_message_and_nothing_is_written() {
         "min_notice_hours",
         "booking_horizon_days",
     ] {
-        messages(&body, field);
+        field_messages(&body, field);
     }
-    assert_eq!(messages(&body, "license_expires_on"), ["This licence has expired: renew it first."]);
-    assert!(messages(&body, "slot_minutes")[0].contains("15, 20, 30, 45 or 60"), "{body}");
+    assert_eq!(field_messages(&body, "license_expires_on"), ["This licence has expired: renew it first."]);
+    assert!(field_messages(&body, "slot_minutes")[0].contains("15, 20, 30, 45 or 60"), "{body}");
 
     // A fee finer than its currency allows, and an unknown consultation type among good ones.
     let mut yen = Profile::good("GMC-7043921");
@@ -393,8 +369,8 @@ async fn every_bad_profile_field_gets_its_own_message_and_nothing_is_written() {
     yen.consultation_types = vec!["video".into(), "telepathy".into()];
     let (status, body) = save_profile(&app, &amara, &yen).await;
     assert_eq!(status, 422, "{body}");
-    assert!(messages(&body, "consultation_fee")[0].contains("whole number"), "{body}");
-    messages(&body, "consultation_types");
+    assert!(field_messages(&body, "consultation_fee")[0].contains("whole number"), "{body}");
+    field_messages(&body, "consultation_types");
     assert!(body["detail"].get("license_number").is_none(), "good fields are not blamed: {body}");
 
     assert_eq!(doctor_rows(&app, "amara@example.com").await, 0);
@@ -411,7 +387,7 @@ async fn a_licence_number_another_doctor_registered_is_refused_on_that_field() {
     // Spaces around it do not make it another number.
     let (status, body) = save_profile(&app, &bruno, &Profile::good("  GMC-7043921 ")).await;
     assert_eq!(status, 422, "{body}");
-    assert!(messages(&body, "license_number")[0].contains("already registered"), "{body}");
+    assert!(field_messages(&body, "license_number")[0].contains("already registered"), "{body}");
     assert_eq!(doctor_rows(&app, "bruno@example.com").await, 0);
     // With his own number he is fine.
     assert_eq!(save_profile(&app, &bruno, &Profile::good("OM-55012")).await.0, 200);
@@ -425,12 +401,12 @@ async fn patients_get_403_and_anonymous_callers_401_from_the_doctor_functions() 
     let profile = Profile::good("GMC-7043921").body();
     let window = weekly(1, "09:00", "12:00", "Europe/London");
     for (client, expected) in [(&ana, 403), (&anonymous, 401)] {
-        assert_eq!(post(&app, client, "/api/save_doctor_profile", &profile).await.0, expected, "save");
-        assert_eq!(get(&app, client, "/api/my_availability").await.0, expected, "my_availability");
-        assert_eq!(get(&app, client, "/api/my_doctor_profile").await.0, expected, "my_doctor_profile");
+        assert_eq!(post_answer(&app, client, "/api/save_doctor_profile", &profile).await.0, expected, "save");
+        assert_eq!(get_answer(&app, client, "/api/my_availability").await.0, expected, "my_availability");
+        assert_eq!(get_answer(&app, client, "/api/my_doctor_profile").await.0, expected, "my_doctor_profile");
         assert_eq!(add_window(&app, client, &window).await.0, expected, "add window");
         let pause = form(&[("available", "false")]);
-        assert_eq!(post(&app, client, "/api/set_doctor_available", &pause).await.0, expected, "pause");
+        assert_eq!(post_answer(&app, client, "/api/set_doctor_available", &pause).await.0, expected, "pause");
     }
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doctors").fetch_one(&app.pool).await.unwrap();
     assert_eq!(rows, 0);
@@ -460,7 +436,7 @@ async fn an_administrator_approves_or_rejects_pending_doctors_who_are_emailed_an
     let olga = admin_with_mfa(&app, "olga@example.com").await;
 
     // The queue, oldest first.
-    let (status, queue) = get(&app, &olga, "/api/admin_doctor_queue").await;
+    let (status, queue) = get_answer(&app, &olga, "/api/admin_doctor_queue").await;
     assert_eq!(status, 200, "{queue}");
     let ids: Vec<&str> = queue.as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [amara_id.to_string(), bruno_id.to_string()]);
@@ -473,7 +449,7 @@ async fn an_administrator_approves_or_rejects_pending_doctors_who_are_emailed_an
 
     // Nobody else may look or decide.
     for (who, client, expected) in [("patient", &ana, 403), ("admin without MFA", &omar, 403)] {
-        assert_eq!(get(&app, client, "/api/admin_doctor_queue").await.0, expected, "{who} queue");
+        assert_eq!(get_answer(&app, client, "/api/admin_doctor_queue").await.0, expected, "{who} queue");
         assert_eq!(review(&app, client, amara_id, true, "").await.0, expected, "{who} review");
     }
     let (status, body) = review(&app, &omar, amara_id, true, "").await;
@@ -495,7 +471,7 @@ async fn an_administrator_approves_or_rejects_pending_doctors_who_are_emailed_an
     // Rejection needs a reason.
     let (status, body) = review(&app, &olga, bruno_id, false, "   ").await;
     assert_eq!(status, 422, "{body}");
-    messages(&body, "reason");
+    field_messages(&body, "reason");
     assert_eq!(verification(&app, "bruno@example.com").await.0, "pending");
     let reason = "The licence scan is unreadable, please upload a clearer copy.";
     let (status, body) = review(&app, &olga, bruno_id, false, reason).await;
@@ -507,9 +483,9 @@ async fn an_administrator_approves_or_rejects_pending_doctors_who_are_emailed_an
     assert_eq!(review(&app, &olga, bruno_id, true, "").await.0, 409);
 
     // He sees why, on his profile.
-    let (_, view) = get(&app, &bruno, "/api/my_doctor_profile").await;
+    let (_, view) = get_answer(&app, &bruno, "/api/my_doctor_profile").await;
     assert_eq!((view["status"].as_str(), view["rejection_reason"].as_str()), (Some("rejected"), Some(reason)));
-    assert_eq!(get(&app, &olga, "/api/admin_doctor_queue").await.1, serde_json::json!([]));
+    assert_eq!(get_answer(&app, &olga, "/api/admin_doctor_queue").await.1, serde_json::json!([]));
 
     // Both were told by email (after the address confirmation message each).
     smtp.wait_for("amara@example.com", 2).await;
@@ -543,7 +519,7 @@ async fn editing_a_profile_keeps_an_approval_unless_the_licence_changes_and_resu
     assert_eq!(save_profile(&app, &amara, &profile).await, (200, Value::Bool(false)));
     assert_eq!(verification(&app, "amara@example.com").await, ("approved".into(), true, None));
     assert_eq!(audit_count(&app, "doctor.profile_updated").await, 1);
-    let (_, view) = get(&app, &amara, "/api/my_doctor_profile").await;
+    let (_, view) = get_answer(&app, &amara, "/api/my_doctor_profile").await;
     assert_eq!(view["profile"]["bio"], "Eczema, acne and psoriasis.");
     assert_eq!(view["profile"]["consultation_fee"], "75.00");
     assert_eq!(view["profile"]["min_notice_hours"], "24");
@@ -553,7 +529,7 @@ async fn editing_a_profile_keeps_an_approval_unless_the_licence_changes_and_resu
     assert_eq!(save_profile(&app, &amara, &profile).await, (200, Value::Bool(true)));
     assert_eq!(verification(&app, "amara@example.com").await, ("pending".into(), false, None));
     assert_eq!(audit_count(&app, "doctor.profile_resubmitted").await, 1);
-    let queue = get(&app, &olga, "/api/admin_doctor_queue").await.1;
+    let queue = get_answer(&app, &olga, "/api/admin_doctor_queue").await.1;
     assert_eq!(queue[0]["license_number"], "GMC-7043999", "{queue}");
 
     // A renewed licence (new expiry date) too.
@@ -568,7 +544,7 @@ async fn editing_a_profile_keeps_an_approval_unless_the_licence_changes_and_resu
     profile.qualification = "MBBS, MRCP (Dermatology), CCT".into();
     assert_eq!(save_profile(&app, &amara, &profile).await, (200, Value::Bool(true)));
     assert_eq!(verification(&app, "amara@example.com").await, ("pending".into(), false, None));
-    let (_, view) = get(&app, &amara, "/api/my_doctor_profile").await;
+    let (_, view) = get_answer(&app, &amara, "/api/my_doctor_profile").await;
     assert_eq!(view["status"], "pending");
     assert_eq!(view["rejection_reason"], Value::Null);
     assert_eq!(audit_count(&app, "doctor.profile_resubmitted").await, 3);
@@ -617,25 +593,25 @@ async fn a_weekly_window_is_listed_and_previewed_and_bad_or_overlapping_windows_
     // Overlapping the Monday window.
     let (status, body) = add_window(&app, &amara, &weekly(1, "11:00", "13:00", "Europe/London")).await;
     assert_eq!(status, 422, "{body}");
-    let message = &messages(&body, "start_time")[0];
+    let message = &field_messages(&body, "start_time")[0];
     assert!(message.contains("overlaps") && message.contains("Monday 09:00–12:00"), "{message}");
     // Also when written in another zone: 10:00 in Lisbon is 10:00 in London.
     let (status, body) = add_window(&app, &amara, &weekly(1, "10:00", "10:30", "Europe/Lisbon")).await;
     assert_eq!(status, 422, "{body}");
-    assert!(messages(&body, "start_time")[0].contains("overlaps"), "{body}");
+    assert!(field_messages(&body, "start_time")[0].contains("overlaps"), "{body}");
     // Right after it is fine.
     window_added(&app, &amara, &weekly(1, "12:00", "13:00", "Europe/London")).await;
 
     let (status, body) = add_window(&app, &amara, &weekly(2, "12:00", "09:00", "Europe/London")).await;
     assert_eq!(status, 422);
-    assert_eq!(messages(&body, "end_time"), ["The end time must be after the start time."]);
+    assert_eq!(field_messages(&body, "end_time"), ["The end time must be after the start time."]);
     let (status, body) = add_window(&app, &amara, &weekly(2, "09:00", "12:00", "Mars/Olympus_Mons")).await;
     assert_eq!(status, 422);
-    messages(&body, "timezone");
+    field_messages(&body, "timezone");
     let yesterday = today_in(LONDON) - Duration::days(1);
     let (status, body) = add_window(&app, &amara, &one_off(yesterday, "09:00", "12:00", "Europe/London")).await;
     assert_eq!(status, 422);
-    messages(&body, "date");
+    field_messages(&body, "date");
     // A one-off on a future date is fine, and is labelled with its date.
     let friday = next(Weekday::Fri, LONDON, 2);
     window_added(&app, &amara, &one_off(friday, "14:00", "15:00", "Europe/London")).await;
@@ -647,13 +623,13 @@ async fn a_weekly_window_is_listed_and_previewed_and_bad_or_overlapping_windows_
 
     // Another doctor cannot remove it; she can.
     let remove = form(&[("id", &id)]);
-    assert_eq!(post(&app, &bruno, "/api/remove_availability_window", &remove).await.0, 404);
+    assert_eq!(post_answer(&app, &bruno, "/api/remove_availability_window", &remove).await.0, 404);
     assert_eq!(availability(&app, &amara).await["windows"].as_array().unwrap().len(), 3);
-    assert_eq!(post(&app, &amara, "/api/remove_availability_window", &remove).await.0, 200);
+    assert_eq!(post_answer(&app, &amara, "/api/remove_availability_window", &remove).await.0, 200);
     let view = availability(&app, &amara).await;
     assert!(!view["windows"].as_array().unwrap().iter().any(|w| w["id"] == id.as_str()));
     assert_eq!(times_on(&starts_of_days(&view["preview"]), monday, LONDON), ["12:00", "12:30"]);
-    assert_eq!(post(&app, &amara, "/api/remove_availability_window", &remove).await.0, 404, "already gone");
+    assert_eq!(post_answer(&app, &amara, "/api/remove_availability_window", &remove).await.0, 404, "already gone");
     let (by, on, details) = audit_row(&app, "availability.window_removed").await;
     assert_eq!(by, Some(user_id(&app, "amara@example.com").await));
     assert_eq!(on.map(|u| u.to_string()), Some(id));
@@ -667,7 +643,7 @@ async fn a_window_until_midnight_is_accepted_as_the_form_suggests() {
     // The end-time message itself says "24:00 for midnight".
     let (status, body) = add_window(&app, &amara, &weekly(5, "22:00", "25:00", "Europe/London")).await;
     assert_eq!(status, 422);
-    assert!(messages(&body, "end_time")[0].contains("24:00 for midnight"), "{body}");
+    assert!(field_messages(&body, "end_time")[0].contains("24:00 for midnight"), "{body}");
 
     let (status, body) = add_window(&app, &amara, &weekly(5, "22:00", "24:00", "Europe/London")).await;
     assert_eq!(status, 200, "{body}");
@@ -683,7 +659,7 @@ async fn a_doctor_without_a_profile_is_asked_to_complete_it_before_adding_window
     let amara = doctor(&app, "amara@example.com", "Amara", "Okafor", "Europe/London").await;
     let (status, body) = add_window(&app, &amara, &weekly(1, "09:00", "12:00", "Europe/London")).await;
     assert_eq!(status, 409, "{body}");
-    assert_eq!(get(&app, &amara, "/api/my_availability").await.0, 409);
+    assert_eq!(get_answer(&app, &amara, "/api/my_availability").await.0, 409);
 }
 
 #[tokio::test]
@@ -731,17 +707,17 @@ async fn time_off_removes_the_times_it_covers_and_only_its_owner_can_remove_it()
     let (status, body) =
         add_time_off(&app, &amara, &[("first_date", &ymd(tuesday)), ("last_date", &ymd(monday))]).await;
     assert_eq!(status, 422);
-    messages(&body, "last_date");
+    field_messages(&body, "last_date");
     let (status, body) = add_time_off(&app, &amara, &[("first_date", &ymd(tuesday)), ("start_time", "10:00")]).await;
     assert_eq!(status, 422);
-    messages(&body, "end_time");
+    field_messages(&body, "end_time");
     assert_eq!(availability(&app, &amara).await["time_off"].as_array().unwrap().len(), 2);
 
     // Bruno cannot remove her time off; she can, and Monday comes back.
     let remove = form(&[("id", &off)]);
-    assert_eq!(post(&app, &bruno, "/api/remove_time_off", &remove).await.0, 404);
+    assert_eq!(post_answer(&app, &bruno, "/api/remove_time_off", &remove).await.0, 404);
     assert_eq!(availability(&app, &amara).await["time_off"].as_array().unwrap().len(), 2);
-    assert_eq!(post(&app, &amara, "/api/remove_time_off", &remove).await.0, 200);
+    assert_eq!(post_answer(&app, &amara, "/api/remove_time_off", &remove).await.0, 200);
     let starts = starts_of_days(&availability(&app, &amara).await["preview"]);
     assert_eq!(times_on(&starts, monday, LONDON), all);
     assert_eq!(audit_count(&app, "availability.time_off_added").await, 2);
@@ -765,7 +741,8 @@ async fn a_booked_consultation_takes_its_time_out_of_the_doctors_times_but_a_can
     let expected = ["09:00", "10:00", "10:30", "11:00", "11:30"];
     let starts = starts_of_days(&availability(&app, &amara).await["preview"]);
     assert_eq!(times_on(&starts, monday, LONDON), expected, "the doctor's preview");
-    let (status, page) = get(&app, &browser(None), &format!("/api/doctor_details?id={id}&tz=Europe/London")).await;
+    let (status, page) =
+        get_answer(&app, &browser(None), &format!("/api/doctor_details?id={id}&tz=Europe/London")).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(times_on(&starts_of_days(&page["days"]), monday, LONDON), expected, "the doctor's page");
 }
@@ -853,7 +830,7 @@ impl World {
 
 /// The search's doctors, by id, in order (asserting a 200).
 async fn search(app: &TestApp, client: &reqwest::Client, query: &str) -> (Vec<Uuid>, Value) {
-    let (status, page) = get(app, client, &format!("/api/search_doctors?{query}")).await;
+    let (status, page) = get_answer(app, client, &format!("/api/search_doctors?{query}")).await;
     assert_eq!(status, 200, "{query}: {page}");
     let ids = page["doctors"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().parse().unwrap()).collect();
     (ids, page)
@@ -877,7 +854,7 @@ async fn search_lists_only_approved_available_email_confirmed_doctors_with_a_val
     let paused =
         listed_doctor(&app, &w.admin, "quinn@example.com", ("Quinn", "Smith"), &Profile::good("Q-2002"), &monday).await;
     let pause = form(&[("available", "false")]);
-    assert_eq!(post(&app, &paused.client, "/api/set_doctor_available", &pause).await.0, 200);
+    assert_eq!(post_answer(&app, &paused.client, "/api/set_doctor_available", &pause).await.0, 200);
     assert_eq!(availability(&app, &paused.client).await["is_available"], false);
     let unconfirmed =
         listed_doctor(&app, &w.admin, "rosa@example.com", ("Rosa", "Smith"), &Profile::good("R-2003"), &monday).await;
@@ -900,12 +877,12 @@ async fn search_lists_only_approved_available_email_confirmed_doctors_with_a_val
     let (ids, _) = search(&app, &anonymous, "name=Smith").await;
     assert_eq!(ids, [w.a.id], "the other Smiths are not listed");
     for hidden in [paused.id, unconfirmed.id, expired.id, doctor_id(&app, "paula@example.com").await] {
-        assert_eq!(get(&app, &anonymous, &format!("/api/doctor_details?id={hidden}")).await.0, 404);
+        assert_eq!(get_answer(&app, &anonymous, &format!("/api/doctor_details?id={hidden}")).await.0, 404);
     }
 
     // Resuming bookings lists Quinn again.
     let resume = form(&[("available", "true")]);
-    assert_eq!(post(&app, &paused.client, "/api/set_doctor_available", &resume).await.0, 200);
+    assert_eq!(post_answer(&app, &paused.client, "/api/set_doctor_available", &resume).await.0, 200);
     let (ids, _) = search(&app, &anonymous, "name=Smith").await;
     assert_eq!(sorted(ids), sorted(vec![w.a.id, paused.id]));
     assert_eq!(audit_count(&app, "doctor.bookings_paused").await, 1);
@@ -947,9 +924,9 @@ async fn search_filters_by_specialization_language_consultation_type_fee_and_rat
         ("specialization=Wizardry", "specialization"),
         ("consultation_type=telepathy", "consultation_type"),
     ] {
-        let (status, body) = get(&app, &anonymous, &format!("/api/search_doctors?{query}")).await;
+        let (status, body) = get_answer(&app, &anonymous, &format!("/api/search_doctors?{query}")).await;
         assert_eq!(status, 422, "{query}: {body}");
-        messages(&body, field);
+        field_messages(&body, field);
     }
 }
 
@@ -989,12 +966,13 @@ async fn search_by_availability_keeps_doctors_with_times_that_week_or_on_that_da
 
     let yesterday = ymd(today_in(LONDON) - Duration::days(1));
     let (status, body) =
-        get(&app, &anonymous, &format!("/api/search_doctors?available=date&date={yesterday}&tz=Europe/London")).await;
+        get_answer(&app, &anonymous, &format!("/api/search_doctors?available=date&date={yesterday}&tz=Europe/London"))
+            .await;
     assert_eq!(status, 422);
-    messages(&body, "date");
-    let (status, body) = get(&app, &anonymous, "/api/search_doctors?available=date").await;
+    field_messages(&body, "date");
+    let (status, body) = get_answer(&app, &anonymous, "/api/search_doctors?available=date").await;
     assert_eq!(status, 422);
-    messages(&body, "date");
+    field_messages(&body, "date");
 }
 
 #[tokio::test]
@@ -1071,7 +1049,8 @@ async fn search_results_show_at_most_three_next_times_in_the_viewers_timezone_af
     let nine = at(monday, "09:00", LONDON);
     let expected = nine.with_timezone(&KOLKATA).format("%H:%M").to_string();
     assert!(expected == "13:30" || expected == "14:30", "{expected}");
-    let (status, details) = get(&app, &anonymous, &format!("/api/doctor_details?id={}&tz=Asia/Kolkata", w.a.id)).await;
+    let (status, details) =
+        get_answer(&app, &anonymous, &format!("/api/doctor_details?id={}&tz=Asia/Kolkata", w.a.id)).await;
     assert_eq!(status, 200);
     let slot = details["days"]
         .as_array()
@@ -1096,7 +1075,8 @@ async fn a_listed_doctors_page_groups_two_weeks_of_times_by_day_and_others_are_n
     let app = spawn_app().await;
     let w = World::build(&app).await;
     let anonymous = browser(None);
-    let (status, page) = get(&app, &anonymous, &format!("/api/doctor_details?id={}&tz=Europe/London", w.a.id)).await;
+    let (status, page) =
+        get_answer(&app, &anonymous, &format!("/api/doctor_details?id={}&tz=Europe/London", w.a.id)).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["timezone"], "Europe/London");
     assert_eq!(page["doctor"]["name"], "Dr Amara Smith");
@@ -1127,7 +1107,7 @@ async fn a_listed_doctors_page_groups_two_weeks_of_times_by_day_and_others_are_n
     assert_eq!(next_three, first_three);
 
     // Bruno, around the clock: every day of the next two weeks.
-    let (_, page) = get(&app, &anonymous, &format!("/api/doctor_details?id={}&tz=UTC", w.b.id)).await;
+    let (_, page) = get_answer(&app, &anonymous, &format!("/api/doctor_details?id={}&tz=UTC", w.b.id)).await;
     let days = page["days"].as_array().unwrap();
     assert!((14..=15).contains(&days.len()), "{}", days.len());
 
@@ -1136,9 +1116,9 @@ async fn a_listed_doctors_page_groups_two_weeks_of_times_by_day_and_others_are_n
     assert_eq!(save_profile(&app, &pending, &Profile::good("P-2001")).await.0, 200);
     verify_email(&app, "paula@example.com").await;
     let pending_id = doctor_id(&app, "paula@example.com").await;
-    assert_eq!(get(&app, &anonymous, &format!("/api/doctor_details?id={pending_id}")).await.0, 404);
-    assert_eq!(get(&app, &anonymous, &format!("/api/doctor_details?id={}", Uuid::new_v4())).await.0, 404);
+    assert_eq!(get_answer(&app, &anonymous, &format!("/api/doctor_details?id={pending_id}")).await.0, 404);
+    assert_eq!(get_answer(&app, &anonymous, &format!("/api/doctor_details?id={}", Uuid::new_v4())).await.0, 404);
     // A rejected doctor neither.
     assert_eq!(review(&app, &w.admin, pending_id, false, "Unreadable scan").await.0, 200);
-    assert_eq!(get(&app, &anonymous, &format!("/api/doctor_details?id={pending_id}")).await.0, 404);
+    assert_eq!(get_answer(&app, &anonymous, &format!("/api/doctor_details?id={pending_id}")).await.0, 404);
 }

@@ -370,3 +370,27 @@ pub async fn admin_with_mfa(app: &TestApp, email: &str) -> reqwest::Client {
     enrol_mfa(app, &client).await;
     client
 }
+
+/// A GET: the status and the JSON body (or the text, when it is not JSON).
+pub async fn get_answer(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, serde_json::Value) {
+    let res = client.get(format!("{}{}", app.address, path)).send().await.expect("request sent");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// A form POST: the status and the JSON body (or the text, when it is not JSON).
+pub async fn post_answer(app: &TestApp, client: &reqwest::Client, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let res = app.post_form_as(client, path, body).await;
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// The messages of a 422 for `field` (panics, showing the body, when there are none).
+pub fn field_messages(body: &serde_json::Value, field: &str) -> Vec<String> {
+    assert_eq!(body["kind"], "validation", "{body}");
+    let list = body["detail"][field].as_array().unwrap_or_else(|| panic!("no message for {field}: {body}"));
+    assert!(!list.is_empty(), "{field}: {body}");
+    list.iter().map(|m| m.as_str().unwrap().to_owned()).collect()
+}

@@ -266,14 +266,6 @@ async fn patient(app: &TestApp, email: &str) -> reqwest::Client {
     client
 }
 
-/// A form POST: the status and the JSON body.
-async fn post(app: &TestApp, client: &reqwest::Client, path: &str, body: &str) -> (u16, Value) {
-    let res = app.post_form_as(client, path, body).await;
-    let status = res.status().as_u16();
-    let text = res.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 /// Holds a video consultation at `start`; returns its id.
 async fn booked(app: &TestApp, client: &reqwest::Client, doctor: Uuid, start: DateTime<Utc>) -> Uuid {
     let body = form(&[
@@ -283,7 +275,7 @@ async fn booked(app: &TestApp, client: &reqwest::Client, doctor: Uuid, start: Da
         ("symptoms", SYMPTOMS),
         ("booking_key", &Uuid::new_v4().to_string()),
     ]);
-    let (status, body) = post(app, client, "/api/book_consultation", &body).await;
+    let (status, body) = post_answer(app, client, "/api/book_consultation", &body).await;
     assert_eq!(status, 200, "{body}");
     body.as_str().expect("the consultation's id").parse().unwrap()
 }
@@ -292,11 +284,11 @@ async fn pay(app: &TestApp, client: &reqwest::Client, id: Uuid, number: &str) ->
     let expiry = good_expiry();
     let body =
         form(&[("consultation_id", &id.to_string()), ("card_number", number), ("expiry", &expiry), ("cvc", "123")]);
-    post(app, client, "/api/pay_consultation", &body).await
+    post_answer(app, client, "/api/pay_consultation", &body).await
 }
 
 async fn cancel(app: &TestApp, client: &reqwest::Client, id: Uuid) -> (u16, Value) {
-    post(app, client, "/api/cancel_consultation", &form(&[("consultation_id", &id.to_string())])).await
+    post_answer(app, client, "/api/cancel_consultation", &form(&[("consultation_id", &id.to_string())])).await
 }
 
 // --- webhooks -----------------------------------------------------------------------------

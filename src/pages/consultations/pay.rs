@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{status_label, type_label, OtherFieldErrors};
 use crate::api::consultations::{payment_details, ConsultationItem, PayConsultation, PaymentView};
-use crate::components::form::{messages_for, FormAlert, Outcome};
+use crate::components::form::{messages_for, FormAlert, Outcome, TextField};
 use crate::components::guard::RequireRole;
 use crate::domain::Role;
 use crate::error::AppError;
@@ -117,12 +117,12 @@ fn PaymentDetails(v: PaymentView, pay: ServerAction<PayConsultation>, paid: Outc
             <FormAlert outcome=paid/>
             <OtherFieldErrors outcome=paid shown=&["card_number", "expiry", "cvc"]/>
             <input type="hidden" name="consultation_id" value=c.id.to_string()/>
-            <CardField name="card_number" label="Card number" autocomplete="cc-number" inputmode="numeric"
+            <TextField name="card_number" label="Card number" autocomplete="cc-number" inputmode="numeric" spellcheck=false
                 errors=messages_for(paid, "card_number")/>
             <div class="cluster card-extra">
-                <CardField name="expiry" label="Expiry (MM/YY)" autocomplete="cc-exp"
+                <TextField name="expiry" label="Expiry (MM/YY)" autocomplete="cc-exp" spellcheck=false
                     errors=messages_for(paid, "expiry")/>
-                <CardField name="cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric"
+                <TextField name="cvc" label="Security code" autocomplete="cc-csc" inputmode="numeric" spellcheck=false
                     hint="3 or 4 digits, on the back of the card." errors=messages_for(paid, "cvc")/>
             </div>
             <button type="submit" class="button" disabled=move || pay.pending().get()>{button}</button>
@@ -131,54 +131,6 @@ fn PaymentDetails(v: PaymentView, pay: ServerAction<PayConsultation>, paid: Outc
         <p><a href="/consultations">"Pay later: your consultations"</a></p>
     }
     .into_any()
-}
-
-/// A card input: like `TextField`, with the keyboard phones should show.
-#[component]
-fn CardField(
-    name: &'static str,
-    label: &'static str,
-    autocomplete: &'static str,
-    #[prop(optional)] inputmode: Option<&'static str>,
-    #[prop(optional)] hint: Option<&'static str>,
-    errors: Signal<Vec<String>>,
-) -> impl IntoView {
-    let id = format!("field-{name}");
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    let described_by = {
-        let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
-        move || {
-            let mut ids = Vec::new();
-            if hint.is_some() {
-                ids.push(hint_id.clone());
-            }
-            if !errors.get().is_empty() {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
-            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
-            <input
-                id=id
-                name=name
-                type="text"
-                autocomplete=autocomplete
-                inputmode=inputmode
-                spellcheck="false"
-                required=true
-                aria-invalid=move || (!errors.get().is_empty()).then_some("true")
-                aria-describedby=described_by
-            />
-            <Show when=move || !errors.get().is_empty()>
-                <p class="field-error" id=error_id.clone()>{move || errors.get().join(" ")}</p>
-            </Show>
-        </div>
-    }
 }
 
 /// The sandbox's test cards and what each one does.
