@@ -1400,6 +1400,16 @@ async fn moving_a_booked_consultation_keeps_its_payment_and_frees_the_old_time()
     assert!(!times.contains(&rfc(new)), "the new time is taken");
     assert_eq!(audit_rows(&app, "consultation.rescheduled").await.len(), 1);
     assert_eq!(mails(&app, "ana@example.com", "Your consultation was moved").await, 1);
+    // The invitation moves the same calendar event (its UID) to the new time.
+    let body: String = sqlx::query_scalar(
+        "SELECT body_text FROM dev_mailbox WHERE to_address = 'ana@example.com' AND subject = 'Your consultation was moved'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(body.contains("attached: consultation.ics"), "{body}");
+    assert!(body.contains(&format!("UID:{id}@telehealth")), "{body}");
+    assert!(body.contains(&format!("DTSTART:{}", new.format("%Y%m%dT%H%M%SZ"))), "{body}");
 }
 
 #[tokio::test]

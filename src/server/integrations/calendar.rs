@@ -1,5 +1,6 @@
 //! Calendar invitations (RFC 5545) for booked consultations. Times are in
-//! UTC (`…Z`), which every calendar shows in its owner's own timezone.
+//! UTC (`…Z`), which every calendar shows in its owner's own timezone. One
+//! consultation is one event (its UID) whether booked, moved or cancelled.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -52,6 +53,9 @@ pub fn ics(event: &Invitation<'_>, now: DateTime<Utc>) -> String {
         "BEGIN:VEVENT".to_owned(),
         format!("UID:{}@telehealth", event.consultation_id),
         format!("DTSTAMP:{}", stamp(now)),
+        // Later versions of one event (moved, cancelled) must carry a higher
+        // sequence for calendars to apply them: minutes since the epoch grow.
+        format!("SEQUENCE:{}", now.timestamp().max(0) / 60),
         format!("DTSTART:{}", stamp(event.starts_at)),
         format!("DTEND:{}", stamp(event.ends_at)),
         format!("SUMMARY:{}", text(event.summary)),
@@ -93,6 +97,7 @@ mod tests {
         assert!(ics.contains("My consultations\\; bring your questions.\\nTelehealth"));
         assert!(ics.contains("UID:00000000-0000-0000-0000-000000000000@telehealth"));
         assert!(ics.contains("METHOD:REQUEST") && ics.contains("STATUS:CONFIRMED"));
+        assert!(ics.contains("\r\nSEQUENCE:"), "updates must be able to supersede it");
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
         assert!(ics.split("\r\n").all(|l| l.len() <= 75), "lines are folded");
     }

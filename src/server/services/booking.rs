@@ -24,6 +24,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::server::auth::session::CurrentUser;
 use crate::server::db::{self, consultations, doctors, users};
 use crate::server::error::violated_constraint;
+use crate::server::integrations::mail::Email;
 use crate::server::services::auth::RequestMeta;
 use crate::server::services::doctors::slots_for;
 use crate::server::state::AppState;
@@ -532,28 +533,34 @@ pub async fn reschedule(
     let doctor_tz = zone_of(&mut tx, row.doctor_user_id).await?;
     tx.commit().await?;
     let when = |t: DateTime<Utc>, tz: Tz| t.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
+    // The same calendar event (same UID) at its new time, for both calendars.
+    let mut moved = row.clone();
+    moved.scheduled_at = start;
+    moved.scheduled_end_at = end;
+    let calendar = crate::server::services::payments::invitation(state, &moved, false);
     state
         .mailer
-        .notify_text(
-            &row.patient_email,
-            "Your consultation was moved",
-            format!(
-                "Hello {},\n\nYour consultation with Dr {} {} is moved from {} to {}. Your payment stays as it is.\n\n\
-                 — Telehealth\n",
+        .notify(Email {
+            to: row.patient_email.clone(),
+            subject: "Your consultation was moved".into(),
+            body: format!(
+                "Hello {},\n\nYour consultation with Dr {} {} is moved from {} to {}. Your payment stays as it is.\n\
+                 The attached invitation updates your calendar.\n\n— Telehealth\n",
                 row.patient_first_name,
                 row.doctor_first_name,
                 row.doctor_last_name,
                 when(row.scheduled_at, patient_tz),
                 when(start, patient_tz)
             ),
-        )
+            attachment: Some(calendar.clone()),
+        })
         .await;
     state
         .mailer
-        .notify_text(
-            &row.doctor_email,
-            "A consultation was moved",
-            format!(
+        .notify(Email {
+            to: row.doctor_email.clone(),
+            subject: "A consultation was moved".into(),
+            body: format!(
                 "Hello Dr {},\n\n{} {} moved their consultation from {} to {}.\n\n— Telehealth\n",
                 row.doctor_last_name,
                 row.patient_first_name,
@@ -561,7 +568,8 @@ pub async fn reschedule(
                 when(row.scheduled_at, doctor_tz),
                 when(start, doctor_tz)
             ),
-        )
+            attachment: Some(calendar),
+        })
         .await;
     Ok(())
 }

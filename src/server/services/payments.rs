@@ -36,7 +36,7 @@ async fn zone_of(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<chrono_
 }
 
 /// The calendar invitation of a consultation (or its cancellation).
-fn invitation(state: &AppState, row: &consultations::ConsultationRow, cancelled: bool) -> Attachment {
+pub(crate) fn invitation(state: &AppState, row: &consultations::ConsultationRow, cancelled: bool) -> Attachment {
     let base = state.settings.app.public_url.trim_end_matches('/');
     let summary = format!(
         "{} consultation with Dr {} {} ({}) and {} {}",
