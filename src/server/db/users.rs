@@ -212,3 +212,10 @@ pub async fn set_active(conn: &mut PgConnection, user_id: Uuid, active: bool) ->
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The timezone of a user's profile (UTC when unknown or not a zone).
+pub async fn timezone(conn: &mut PgConnection, user_id: Uuid) -> Result<chrono_tz::Tz, sqlx::Error> {
+    let zone =
+        sqlx::query_scalar!("SELECT timezone FROM profiles WHERE user_id = $1", user_id).fetch_optional(conn).await?;
+    Ok(zone.and_then(|z| crate::domain::timezone::parse_timezone(&z)).unwrap_or(chrono_tz::UTC))
+}

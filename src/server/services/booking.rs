@@ -52,11 +52,6 @@ fn parse_instant(input: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(input.trim()).ok().map(|t| t.with_timezone(&Utc))
 }
 
-async fn zone_of(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<Tz, AppError> {
-    let summary = users::summary(conn, user_id).await?.ok_or(AppError::Unauthorized)?;
-    Ok(parse_timezone(&summary.timezone).unwrap_or(chrono_tz::UTC))
-}
-
 fn span_label(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz, long: bool) -> String {
     let (s, e) = (start.with_timezone(&tz), end.with_timezone(&tz));
     let day = if long { s.format("%A %-d %B %Y") } else { s.format("%a %-d %b %Y") };
@@ -103,7 +98,10 @@ async fn slots_of(
     Ok(slots_for(&rules, &windows, &time_off, &busy, now, from, to))
 }
 
-async fn listed_doctor(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<Option<doctors::ListedDoctor>, sqlx::Error> {
+pub(crate) async fn listed_doctor(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+) -> Result<Option<doctors::ListedDoctor>, sqlx::Error> {
     let filter = doctors::SearchFilter { doctor_id: Some(id), today: Utc::now().date_naive(), ..Default::default() };
     Ok(doctors::listed(conn, &filter, 1).await?.into_iter().next())
 }
@@ -327,7 +325,7 @@ pub fn item(state: &AppState, c: &consultations::ConsultationRow, tz: Tz, now: D
 /// The patient's own consultations (released holds left out).
 pub async fn my_consultations(state: &AppState, patient: CurrentUser) -> Result<MyConsultationsView, AppError> {
     let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
-    let tz = zone_of(&mut tx, patient.user_id).await?;
+    let tz = users::timezone(&mut tx, patient.user_id).await?;
     let rows = consultations::of_patient(&mut tx, patient.user_id).await?;
     tx.commit().await?;
     let now = Utc::now();
@@ -365,7 +363,7 @@ pub async fn agenda(
     let doctor = doctors::by_user(&mut tx, doctor_user.user_id)
         .await?
         .ok_or_else(|| AppError::Conflict("Complete your professional profile first (Practice in the menu).".into()))?;
-    let tz = zone_of(&mut tx, doctor_user.user_id).await?;
+    let tz = users::timezone(&mut tx, doctor_user.user_id).await?;
     let today = Utc::now().with_timezone(&tz).date_naive();
     let chosen = date.and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok()).unwrap_or(today);
     let first = if week { chosen - Duration::days(chosen.weekday().num_days_from_monday() as i64) } else { chosen };
@@ -423,8 +421,8 @@ pub async fn send_reminders(state: &AppState) -> Result<usize, sqlx::Error> {
         tx.commit().await?;
         for row in rows {
             let mut conn = state.pool.acquire().await?;
-            let patient_tz = zone_of(&mut conn, row.patient_id).await.unwrap_or(chrono_tz::UTC);
-            let doctor_tz = zone_of(&mut conn, row.doctor_user_id).await.unwrap_or(chrono_tz::UTC);
+            let patient_tz = users::timezone(&mut conn, row.patient_id).await.unwrap_or(chrono_tz::UTC);
+            let doctor_tz = users::timezone(&mut conn, row.doctor_user_id).await.unwrap_or(chrono_tz::UTC);
             drop(conn);
             let when = |tz: Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B at %H:%M %Z").to_string();
             state
@@ -467,7 +465,8 @@ pub async fn send_reminders(state: &AppState) -> Result<usize, sqlx::Error> {
 /// The booking jobs, every `every`: releasing expired holds and sending reminders.
 pub fn spawn_jobs(state: AppState, every: std::time::Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        // The first run one period after start-up, not during it.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             tick.tick().await;
             match release_expired_holds(&state.pool).await {
@@ -529,8 +528,8 @@ pub async fn reschedule(
     let entry = meta.audit("consultation.rescheduled", "consultation").by(patient.user_id).on(id);
     let details = json!({ "from": row.scheduled_at, "to": start });
     db::audit::record(&mut tx, &entry.details(details)).await?;
-    let patient_tz = zone_of(&mut tx, row.patient_id).await?;
-    let doctor_tz = zone_of(&mut tx, row.doctor_user_id).await?;
+    let patient_tz = users::timezone(&mut tx, row.patient_id).await?;
+    let doctor_tz = users::timezone(&mut tx, row.doctor_user_id).await?;
     tx.commit().await?;
     let when = |t: DateTime<Utc>, tz: Tz| t.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
     // The same calendar event (same UID) at its new time, for both calendars.

@@ -331,11 +331,6 @@ pub struct TimeOffInput {
     pub note: String,
 }
 
-async fn doctor_zone(conn: &mut sqlx::PgConnection, user: CurrentUser) -> Result<Tz, AppError> {
-    let summary = users::summary(conn, user.user_id).await?.ok_or(AppError::Unauthorized)?;
-    Ok(parse_timezone(&summary.timezone).unwrap_or(chrono_tz::UTC))
-}
-
 fn local_instant(date: NaiveDate, time: NaiveTime, tz: Tz) -> Option<DateTime<Utc>> {
     use chrono::TimeZone;
     tz.from_local_datetime(&date.and_time(time)).earliest().map(|t| t.with_timezone(&Utc))
@@ -387,7 +382,7 @@ pub async fn add_time_off(
     }
     let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
     let doctor = own_doctor(&mut tx, user).await?;
-    let tz = doctor_zone(&mut tx, user).await?;
+    let tz = users::timezone(&mut tx, user.user_id).await?;
     let span = match range {
         None => slots::time_off_for_dates(first, last, tz),
         Some((s, e)) => {
@@ -437,7 +432,7 @@ pub struct Availability {
 pub async fn availability(state: &AppState, user: CurrentUser) -> Result<Availability, AppError> {
     let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
     let doctor = own_doctor(&mut tx, user).await?;
-    let timezone = doctor_zone(&mut tx, user).await?;
+    let timezone = users::timezone(&mut tx, user.user_id).await?;
     let now = Utc::now();
     let to = now + Duration::days(DISCOVERY_DAYS);
     let windows = doctors::windows(&mut tx, &[doctor.id]).await?;
@@ -636,8 +631,8 @@ pub async fn public_doctor(
 ) -> Result<(doctors::ListedDoctor, Vec<Interval>), AppError> {
     let now = Utc::now();
     let mut tx = db::begin(&state.pool, None).await?;
-    let filter = doctors::SearchFilter { doctor_id: Some(doctor_id), today: now.date_naive(), ..Default::default() };
-    let listed = doctors::listed(&mut tx, &filter, 1).await?.into_iter().next().ok_or(AppError::NotFound)?;
+    let listed =
+        crate::server::services::booking::listed_doctor(&mut tx, doctor_id).await?.ok_or(AppError::NotFound)?;
     let to = now + Duration::days(DISCOVERY_DAYS.min(listed.booking_horizon_days as i64));
     let windows = doctors::windows(&mut tx, &[doctor_id]).await?;
     let time_off = doctors::time_off(&mut tx, &[doctor_id], now).await?;

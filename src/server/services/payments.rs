@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use crate::api::consultations::PaymentView;
 use crate::domain::payment::{parse_card, refund_for_cancellation, CancelledBy};
-use crate::domain::timezone::parse_timezone;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::server::auth::session::CurrentUser;
@@ -28,11 +27,6 @@ pub struct CardInput {
     pub number: String,
     pub expiry: String,
     pub cvc: String,
-}
-
-async fn zone_of(conn: &mut sqlx::PgConnection, user_id: Uuid) -> Result<chrono_tz::Tz, AppError> {
-    let summary = users::summary(conn, user_id).await?.ok_or(AppError::Unauthorized)?;
-    Ok(parse_timezone(&summary.timezone).unwrap_or(chrono_tz::UTC))
 }
 
 /// The calendar invitation of a consultation (or its cancellation).
@@ -73,7 +67,7 @@ pub async fn payment_view(state: &AppState, patient: CurrentUser, id: Uuid) -> R
     let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
     let row = consultations::lock(&mut tx, id).await?.filter(|c| c.patient_id == patient.user_id);
     let row = row.ok_or(AppError::NotFound)?;
-    let tz = zone_of(&mut tx, patient.user_id).await?;
+    let tz = users::timezone(&mut tx, patient.user_id).await?;
     tx.commit().await?;
     Ok(PaymentView {
         consultation: item(state, &row, tz, Utc::now()),
@@ -140,8 +134,8 @@ pub async fn pay(
                 "gateway": gateway.name(),
             });
             db::audit::record(&mut tx, &entry.details(details)).await?;
-            let patient_tz = zone_of(&mut tx, patient.user_id).await?;
-            let doctor_tz = zone_of(&mut tx, row.doctor_user_id).await?;
+            let patient_tz = users::timezone(&mut tx, patient.user_id).await?;
+            let doctor_tz = users::timezone(&mut tx, row.doctor_user_id).await?;
             tx.commit().await?;
             let when =
                 |tz: chrono_tz::Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
@@ -238,8 +232,8 @@ pub async fn cancel(
     consultations::cancel(&mut tx, id, user.user_id, reason).await?;
     let entry = meta.audit("consultation.cancelled", "consultation").by(user.user_id).on(id);
     db::audit::record(&mut tx, &entry.details(json!({ "by": reason, "refunded": refunded }))).await?;
-    let patient_tz = zone_of(&mut tx, row.patient_id).await?;
-    let doctor_tz = zone_of(&mut tx, row.doctor_user_id).await?;
+    let patient_tz = users::timezone(&mut tx, row.patient_id).await?;
+    let doctor_tz = users::timezone(&mut tx, row.doctor_user_id).await?;
     tx.commit().await?;
     let when = |tz: chrono_tz::Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
     let refund_line = refunded.as_ref().map(|r| format!("\nRefunded: {r}.\n")).unwrap_or_default();
