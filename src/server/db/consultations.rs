@@ -92,10 +92,16 @@ pub async fn release_expired_holds(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let ids: Vec<Uuid> = released.iter().map(|r| r.id).collect();
-    sqlx::query!("UPDATE payments SET status = 'failed' WHERE consultation_id = ANY($1) AND status = 'pending'", &ids)
+    // Usually none expired: then there is no second statement.
+    if !released.is_empty() {
+        let ids: Vec<Uuid> = released.iter().map(|r| r.id).collect();
+        sqlx::query!(
+            "UPDATE payments SET status = 'failed' WHERE consultation_id = ANY($1) AND status = 'pending'",
+            &ids
+        )
         .execute(conn)
         .await?;
+    }
     Ok(released)
 }
 

@@ -399,7 +399,10 @@ pub async fn listed(
     limit: i64,
 ) -> Result<Vec<ListedDoctor>, sqlx::Error> {
     // Typo-tolerant: "Smtih" finds "Smith" (word similarity, through the trigram index).
-    sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)").execute(&mut *conn).await?;
+    // Only a name search needs the threshold (and the round trip that sets it).
+    if f.name.is_some() {
+        sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)").execute(&mut *conn).await?;
+    }
     sqlx::query_as!(
         ListedDoctor,
         r#"SELECT d.id, p.first_name, p.last_name, d.specialization, d.experience_years, d.qualification, d.bio,
