@@ -21,4 +21,7 @@ pub fn hydrate() {
     leptos::mount::hydrate_body(app::App);
     components::browser::mark_hydrated();
     components::browser::register_service_worker();
+    // Every later request tells the server the browser's timezone (th_tz), so
+    // times render in it from the first fetch (no second fetch to correct them).
+    components::browser::remember_timezone();
 }

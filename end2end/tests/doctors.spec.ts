@@ -106,6 +106,8 @@ test('a doctor completes their profile, an administrator verifies it, and the do
   await patient.goto('/doctors');
   await hydrated(patient);
   const search = patient.getByRole('main');
+  // A first visit is drawn in UTC, then again in the browser's zone: wait for that before typing.
+  await expect(search).toContainText('Times are in Asia/Kolkata.');
   await search.getByLabel('Specialization').selectOption('Dermatology');
   await search.getByLabel('Name').fill(surname);
   await search.getByRole('button', { name: 'Search' }).click();

@@ -10,6 +10,8 @@ test.describe('a patient in India', () => {
     await expect(page).toHaveURL('/doctors');
     await hydrated(page);
     const main = page.getByRole('main');
+    // The times (and the fields) are drawn in the browser's zone before anyone types.
+    await expect(main).toContainText('Times are in Asia/Kolkata.');
     await main.getByLabel('Specialization').selectOption('Dermatology');
     await main.getByLabel('Available').selectOption('week');
     await main.getByRole('button', { name: 'Search' }).click();

@@ -7,7 +7,6 @@ use super::search::{
     encode_query_value, experience_text, follow_browser_timezone, rating_text, ConsultationTypes, TimezonePicker,
 };
 use crate::api::doctors::{doctor_details, DaySlots, DoctorCard, DoctorPageView};
-use crate::components::browser::remember_timezone;
 use crate::error::AppError;
 use crate::pages::public::set_status;
 
@@ -32,7 +31,6 @@ pub fn DoctorPage() -> impl IntoView {
             }
         },
     );
-    Effect::new(|_| remember_timezone());
     follow_browser_timezone(browser_tz, move || details.get().and_then(Result::ok).map(|view| view.timezone));
 
     view! {

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 use crate::api::doctors::{search_doctors, DoctorCard, SearchPage, SlotView};
-use crate::components::browser::{remember_timezone, viewer_timezone};
+use crate::components::browser::viewer_timezone;
 use crate::components::layout::MeResource;
 use crate::domain::doctor::{CURRENCIES, LANGUAGES, SPECIALIZATIONS};
 use crate::error::AppError;
@@ -194,7 +194,6 @@ pub fn DoctorSearchPage() -> impl IntoView {
             )
         },
     );
-    Effect::new(|_| remember_timezone());
     follow_browser_timezone(browser_tz, move || results.get().and_then(Result::ok).map(|page| page.timezone));
 
     view! {
