@@ -206,10 +206,7 @@ pub async fn book(
     }
     // Unpaid holds past their time (the doctor's, or this patient's with
     // anyone) give their time back now, not at the next sweep.
-    for released in consultations::release_expired_holds(&mut tx, Some(doctor.id), Some(patient.user_id)).await? {
-        let entry = AuditEntry::new("consultation.hold_expired", "consultation").on(released.id);
-        db::audit::record(&mut tx, &entry.details(json!({ "patient_id": released.patient_id }))).await?;
-    }
+    release_and_audit(&mut tx, Some(doctor.id), Some(patient.user_id)).await?;
     let free = free_slots(&mut tx, &doctor, start, start + Duration::seconds(1)).await?;
     if free.first().is_none_or(|s| s.start != start) {
         let offered = slots_of(&mut tx, &doctor, start, start + Duration::seconds(1), false, None).await?;
@@ -269,17 +266,28 @@ pub async fn book(
 
 use crate::server::db::audit::AuditEntry;
 
+/// Releases expired holds (of a doctor or a patient, or all), each with its
+/// audit row, in the caller's transaction; answers how many.
+async fn release_and_audit(
+    conn: &mut sqlx::PgConnection,
+    doctor_id: Option<Uuid>,
+    patient_id: Option<Uuid>,
+) -> Result<usize, sqlx::Error> {
+    let released = consultations::release_expired_holds(conn, doctor_id, patient_id).await?;
+    for r in &released {
+        let entry = AuditEntry::new("consultation.hold_expired", "consultation").on(r.id);
+        db::audit::record(conn, &entry.details(json!({ "patient_id": r.patient_id }))).await?;
+    }
+    Ok(released.len())
+}
+
 /// Releases every expired hold (the background job; safe with several
 /// server instances). Answers how many were released.
 pub async fn release_expired_holds(pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
     let mut tx = db::begin(pool, None).await?;
-    let released = consultations::release_expired_holds(&mut tx, None, None).await?;
-    for r in &released {
-        let entry = AuditEntry::new("consultation.hold_expired", "consultation").on(r.id);
-        db::audit::record(&mut tx, &entry.details(json!({ "patient_id": r.patient_id }))).await?;
-    }
+    let released = release_and_audit(&mut tx, None, None).await?;
     tx.commit().await?;
-    Ok(released.len())
+    Ok(released)
 }
 
 /// A consultation as its patient sees it.
