@@ -9,7 +9,8 @@ use crate::components::layout::Layout;
 use crate::pages::account::{mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
 use crate::pages::admin::{doctors::AdminDoctorsPage, users::AdminUsersPage};
 use crate::pages::consultations::{
-    agenda::AgendaPage, book::BookPage, mine::MyConsultationsPage, pay::PayPage, reschedule::ReschedulePage,
+    agenda::AgendaPage, book::BookPage, mine::MyConsultationsPage, pay::PayPage, prescriptions::MyPrescriptionsPage,
+    reschedule::ReschedulePage, room::RoomPage,
 };
 use crate::pages::doctors::{profile::DoctorPage, search::DoctorSearchPage};
 use crate::pages::practice::{availability::AvailabilityPage, profile::PracticeProfilePage};
@@ -77,6 +78,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/consultations") view=MyConsultationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/consultations/:id/pay") view=PayPage ssr=SsrMode::Async/>
                     <Route path=path!("/consultations/:id/move") view=ReschedulePage ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations/:id/room") view=RoomPage ssr=SsrMode::Async/>
+                    <Route path=path!("/prescriptions") view=MyPrescriptionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/doctor/schedule") view=AgendaPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>

@@ -1,35 +1,47 @@
 #!/usr/bin/env python3
 """Booking throughput against the database's own write limit, in one run.
 
-    python3 benches/load/booking.py --base http://127.0.0.1:3300 \
-        --db postgres://postgres@127.0.0.1:55432/telehealth_e2e --clients 16 --bookings 800
+    python3 benches/load/booking.py --base http://127.0.0.1:3400 \
+        --db postgres://postgres@127.0.0.1:55432/telehealth_load --clients 16 --seconds 15
 
-Needs a running server with the demo data (bash .ci/start, or the server
-.ci/run starts) and psql/pgbench on PATH. It makes one patient per booking
-(copies of one signed-up account, email confirmed), signs them in, collects
-free times of every listed doctor, then books them from --clients threads at
-once and reports requests per second and p50/p95/p99. Then it runs
-`pgbench -b tpcb-like` at the same concurrency on a scratch database of the
-same cluster and prints the ratio (the goal is at least 0.5).
+Needs a running server with the demo data, on a database of its own (the
+script changes it), and wrk, psql and pgbench on PATH. It
+
+1. makes --patients patients (copies of one signed-up account, email
+   confirmed) and signs each in;
+2. opens every listed doctor's calendar around the clock for the run: every
+   day 00:00-24:00 UTC in 15-minute slots, no buffer, 60 days ahead, so the
+   run cannot run out of free times (the slot engine still works them out on
+   every request, with all the doctor's bookings around the time as busy);
+3. writes one booking per free time (a patient only ever books one doctor,
+   so a patient's times never overlap), shuffled;
+4. fires them with wrk (--clients connections, kept alive) for --seconds and
+   reports requests per second and p50/p95/p99, then checks in the database
+   that every 2xx made exactly one consultation with its payment and audit row;
+5. runs `pgbench -b tpcb-like` at the same concurrency on a scratch database
+   of the same cluster and prints the ratio (the goal is at least 0.5).
 """
 
 import argparse
+import datetime
 import http.client
-import json
+import os
 import random
 import re
-import statistics
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
 
 PASSWORD = "violet kettle harbour sings"
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def psql(db, sql):
-    out = subprocess.run(["psql", db, "-qAtX", "-c", sql], check=True, capture_output=True, text=True)
+    out = subprocess.run(["psql", db, "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                         check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
 
@@ -46,7 +58,7 @@ class Client:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             body = urllib.parse.urlencode(body)
         if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            headers["Cookie"] = self.cookie_header()
         conn.request(method, path, body=body, headers=headers)
         res = conn.getresponse()
         data = res.read()
@@ -57,10 +69,8 @@ class Client:
         conn.close()
         return res.status, data
 
-
-def percentile(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    def cookie_header(self):
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
 
 def in_parallel(items, clients, work):
@@ -74,11 +84,12 @@ def in_parallel(items, clients, work):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--base", default="http://127.0.0.1:3300")
-    ap.add_argument("--db", required=True, help="the app's database (for fixtures)")
+    ap.add_argument("--base", default="http://127.0.0.1:3400")
+    ap.add_argument("--db", required=True, help="the app's database (changed by the run: use one of its own)")
     ap.add_argument("--clients", type=int, default=16)
-    ap.add_argument("--bookings", type=int, default=800)
-    ap.add_argument("--pgbench-seconds", type=int, default=20)
+    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--patients", type=int, default=256)
+    ap.add_argument("--pgbench-seconds", type=int, default=15)
     args = ap.parse_args()
 
     # One real account, then copies of it (same password hash), emails confirmed.
@@ -92,61 +103,94 @@ def main():
     psql(args.db, f"""
         INSERT INTO users (email, password_hash, role, is_email_verified)
         SELECT 'load.{run}.' || g || '@example.com', u.password_hash, 'patient', true
-        FROM users u, generate_series(1, {args.bookings - 1}) g WHERE u.email = '{email0}';
+        FROM users u, generate_series(1, {args.patients - 1}) g WHERE u.email = '{email0}';
         UPDATE users SET is_email_verified = true WHERE email = '{email0}';
         INSERT INTO profiles (user_id, first_name, last_name, timezone)
         SELECT id, 'Load', 'Tester', 'UTC' FROM users WHERE email LIKE 'load.{run}.%' AND id NOT IN
             (SELECT user_id FROM profiles);""")
-    patients = [Client(args.base) for _ in range(args.bookings)]
-    emails = [f"load.{run}.{i}@example.com" for i in range(args.bookings)]
+    patients = [Client(args.base) for _ in range(args.patients)]
+    emails = [f"load.{run}.{i}@example.com" for i in range(args.patients)]
 
     def sign_in(i):
         s, b = patients[i].request("POST", "/api/sign_in", {"email": emails[i], "password": PASSWORD})
         assert s == 200, (s, b)
 
     t0 = time.time()
-    in_parallel(list(range(args.bookings)), args.clients, sign_in)
-    print(f"signed in {args.bookings} patients in {time.time() - t0:.1f} s")
+    in_parallel(list(range(args.patients)), min(args.clients, 4), sign_in)
+    print(f"signed in {args.patients} patients in {time.time() - t0:.1f} s")
 
-    # Free times of every listed doctor (two weeks), shuffled.
-    doctors, page = [], 1
-    while True:
-        s, b = first.request("GET", f"/api/search_doctors?page={page}&tz=UTC")
-        result = json.loads(b)
-        doctors += [d["id"] for d in result["doctors"]]
-        if page >= result["pages"]:
-            break
-        page += 1
-    slots = []
-    for d in doctors:
-        s, b = first.request("GET", f"/api/doctor_details?id={d}&tz=UTC")
-        for day in json.loads(b)["days"]:
-            slots += [(d, slot["starts_at"]) for slot in day["slots"]]
-    random.shuffle(slots)
-    assert len(slots) >= args.bookings, f"only {len(slots)} free times for {args.bookings} bookings"
-    print(f"{len(doctors)} doctors, {len(slots)} free times")
+    # Every listed doctor open around the clock for 60 days, 15-minute slots.
+    doctors = psql(args.db, """
+        UPDATE doctors SET slot_minutes = 15, buffer_minutes = 0, min_notice_minutes = 60,
+                           booking_horizon_days = 60
+        WHERE is_verified AND is_available RETURNING id""").split()
+    psql(args.db, f"""
+        DELETE FROM doctor_time_off;
+        UPDATE availability_slots SET deleted_at = now() WHERE deleted_at IS NULL;
+        INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone, is_recurring)
+        SELECT d, g, '00:00', '24:00', 'UTC', true
+        FROM unnest(ARRAY['{"','".join(doctors)}']::uuid[]) d, generate_series(0, 6) g;""")
+    # A serving database has statistics; a fresh one gets them now.
+    psql(args.db, "ANALYZE")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    begin = (now + datetime.timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    times = [begin + datetime.timedelta(minutes=15 * k) for k in range(int(59 * 24 * 4))]
+    per_doctor = max(1, args.patients // len(doctors))
+    bookings = []
+    for d, doctor in enumerate(doctors):
+        for k, t in enumerate(times):
+            patient = patients[(d * per_doctor + k % per_doctor) % args.patients]
+            body = urllib.parse.urlencode({
+                "doctor_id": doctor, "starts_at": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "consultation_type": "video",
+                "symptoms": "Load test.", "booking_key": str(uuid.uuid4())})
+            bookings.append(f"{patient.cookie_header()}\t{body}")
+    random.shuffle(bookings)
+    fixtures = tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False)
+    fixtures.write("\n".join(bookings) + "\n")
+    fixtures.close()
+    print(f"{len(doctors)} doctors, {len(bookings)} free times prepared")
 
-    latencies, statuses, lock = [], {}, threading.Lock()
+    threads = min(2, args.clients)
+    # Warm up (connections, caches, plans), then give the planner statistics
+    # of a table with bookings in it, as a serving database has.
+    warm = bookings[-2000:]
+    del bookings[-2000:]
+    with open(fixtures.name + ".warm", "w") as f:
+        f.write("\n".join(warm) + "\n")
+    subprocess.run(["wrk", "-t", str(threads), "-c", str(args.clients), "-d", "3s", "-s",
+                    os.path.join(HERE, "booking.lua"), args.base, "--", fixtures.name + ".warm", str(threads)],
+                   check=True, capture_output=True)
+    os.unlink(fixtures.name + ".warm")
+    psql(args.db, "ANALYZE")
 
-    def book(i):
-        doctor, start = slots[i]
-        t = time.perf_counter()
-        s, b = patients[i].request("POST", "/api/book_consultation", {
-            "doctor_id": doctor, "starts_at": start, "consultation_type": "video",
-            "symptoms": "Load test.", "booking_key": str(uuid.uuid4())})
-        elapsed = time.perf_counter() - t
-        with lock:
-            latencies.append(elapsed)
-            statuses[s] = statuses.get(s, 0) + 1
+    def stored():
+        return int(psql(args.db, f"""
+            SELECT count(*) FROM consultations c JOIN users u ON u.id = c.patient_id
+            JOIN payments p ON p.consultation_id = c.id
+            JOIN audit_logs a ON a.resource_id = c.id AND a.action = 'consultation.booked'
+            WHERE u.email LIKE 'load.{run}.%'"""))
 
-    t0 = time.time()
-    in_parallel(list(range(args.bookings)), args.clients, book)
-    wall = time.time() - t0
-    rps = args.bookings / wall
-    ms = lambda x: f"{x * 1000:.1f} ms"
-    print(f"booking: {args.bookings} requests, {args.clients} clients, {wall:.1f} s: {rps:.1f} req/s; "
-          f"p50 {ms(percentile(latencies, 50))}, p95 {ms(percentile(latencies, 95))}, "
-          f"p99 {ms(percentile(latencies, 99))}; statuses {statuses}")
+    warmed = stored()
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(args.clients), "-d", f"{args.seconds}s",
+                          "--latency", "-s", os.path.join(HERE, "booking.lua"), args.base, "--",
+                          fixtures.name, str(threads)], check=True, capture_output=True, text=True).stdout
+    os.unlink(fixtures.name)
+    m = re.search(r"WRK requests=(\d+) seconds=([0-9.]+) non2xx=(\d+) errors=(\d+) p50=(\d+) p95=(\d+) p99=(\d+)",
+                  out)
+    assert m, out
+    if os.getenv("WRK_DEBUG"):
+        print(out)
+    requests, seconds, non2xx, errors = int(m[1]), float(m[2]), int(m[3]), int(m[4])
+    p50, p95, p99 = (int(m[i]) / 1000 for i in (5, 6, 7))
+    assert requests < len(bookings), "the run used up its free times: prepare more or run shorter"
+    booked = stored() - warmed
+    rps = requests / seconds
+    print(f"booking: {requests} requests, {args.clients} clients, {seconds:.1f} s: {rps:.1f} req/s; "
+          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; non-2xx {non2xx}, socket errors {errors}; "
+          f"{booked} consultations with payment and audit row")
+    # Requests still in flight when wrk stops are stored but not counted.
+    answered = requests - non2xx
+    assert answered <= booked <= answered + args.clients, f"{answered} bookings answered 2xx but {booked} stored"
 
     # The database's own write limit, same cluster, same concurrency.
     admin = re.sub(r"/[^/]*$", "/postgres", args.db)

@@ -107,3 +107,10 @@ export function uniqueSurname(base: string): string {
   const letters = Array.from({ length: 6 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
   return `${base}${letters}`;
 }
+
+/** Runs one SQL statement against the e2e server's database (test set-up only: moving times). */
+export function sql(statement: string): string {
+  const databaseUrl = process.env.TELEHEALTH_E2E_DATABASE_URL;
+  if (!databaseUrl) throw new Error('TELEHEALTH_E2E_DATABASE_URL is set by .ci/run');
+  return execFileSync('psql', [databaseUrl, '-qAtX', '-v', 'ON_ERROR_STOP=1', '-c', statement], { encoding: 'utf8' }).trim();
+}

@@ -90,6 +90,9 @@ pub struct ConsultationItem {
     /// What cancelling now would refund ("GBP 60.00 (all of it)").
     pub refund_if_cancelled: Option<String>,
     pub upcoming: bool,
+    /// The room's link text when it is open ("Join the room") or the record's
+    /// after the visit ("Open the record"); None before it opens.
+    pub room: Option<String>,
 }
 
 /// The patient's consultations: upcoming first (soonest first), then past.
@@ -170,6 +173,8 @@ pub struct AgendaItem {
     pub consultation_type: String,
     pub status: String,
     pub symptoms: String,
+    /// As for the patient: "Open the room" when it is open, "Open the record" after.
+    pub room: Option<String>,
 }
 
 /// One day of the agenda.

@@ -8,3 +8,4 @@ pub mod consultations;
 pub mod doctors;
 pub mod mfa;
 pub mod platform;
+pub mod room;

@@ -1,6 +1,8 @@
 //! Reusable view pieces.
 
 pub mod browser;
+pub mod call;
+pub mod channel;
 pub mod form;
 pub mod guard;
 pub mod idle;

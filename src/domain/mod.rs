@@ -4,9 +4,11 @@
 pub mod device;
 pub mod doctor;
 pub mod email;
+pub mod lifecycle;
 pub mod password;
 pub mod payment;
 pub mod person;
+pub mod prescription;
 pub mod profile;
 pub mod slots;
 pub mod timezone;

@@ -21,6 +21,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub booking: BookingSettings,
     pub payments: PaymentSettings,
+    pub room: RoomSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -118,6 +119,28 @@ pub struct BookingSettings {
     pub late_cancel_refund_percent: u32,
     /// Rescheduling is allowed until this long before the start.
     pub reschedule_notice_hours: u32,
+}
+
+/// The consultation room.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoomSettings {
+    /// The patient may wait in the room from this many minutes before the start.
+    pub open_minutes_before: u32,
+    /// A scheduled visit nobody started this long after its booked end is a no-show.
+    pub no_show_grace_minutes: u32,
+    /// STUN/TURN server URLs for WebRTC, comma-separated (none needed on one network).
+    pub ice_servers: String,
+    pub ice_username: String,
+    pub ice_credential: Secret,
+}
+
+impl RoomSettings {
+    pub fn rules(&self) -> crate::domain::lifecycle::RoomRules {
+        crate::domain::lifecycle::RoomRules {
+            open_minutes_before: self.open_minutes_before as i64,
+            no_show_grace_minutes: self.no_show_grace_minutes as i64,
+        }
+    }
 }
 
 /// A value that must never be printed: `Debug` shows `[redacted]`.

@@ -8,6 +8,8 @@ pub mod error;
 pub mod http;
 pub mod integrations;
 pub mod password;
+pub mod pdf;
+pub mod room_hub;
 pub mod services;
 pub mod startup;
 pub mod state;

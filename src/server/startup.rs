@@ -115,7 +115,9 @@ impl Application {
             cipher: Arc::new(cipher),
             mailer,
             payments,
+            rooms: crate::server::room_hub::RoomHub::default(),
         };
+        state.rooms.spawn_listener(pool.clone());
         crate::server::services::booking::spawn_jobs(state.clone(), Duration::from_secs(30));
         let router = router(state);
         Ok(Application { listener, router, addr, pool, grace })
@@ -185,6 +187,8 @@ fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(http::metrics::render))
         .route("/webhooks/stripe", axum::routing::post(http::webhooks::stripe))
+        .route("/ws/consultations/{id}", get(http::room_ws::room_socket))
+        .route("/prescriptions/{id}/pdf", get(http::documents::prescription_pdf))
         .leptos_routes_with_context(&state, routes, context.clone(), shell_fn)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell));
     http::with_layers(app, &state).with_state(state)

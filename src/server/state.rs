@@ -23,6 +23,8 @@ pub struct AppState {
     pub cipher: Arc<FieldCipher>,
     pub mailer: Mailer,
     pub payments: Gateway,
+    /// The room connections this instance serves.
+    pub rooms: crate::server::room_hub::RoomHub,
 }
 
 impl AppState {

@@ -394,3 +394,47 @@ pub fn field_messages(body: &serde_json::Value, field: &str) -> Vec<String> {
     assert!(!list.is_empty(), "{field}: {body}");
     list.iter().map(|m| m.as_str().unwrap().to_owned()).collect()
 }
+
+// --- more than one instance, and the app's state for calling jobs directly ---------
+
+/// Another instance of the application on `app`'s database (as behind a
+/// load balancer), with its own settings; returns its address. It stops with
+/// the test, and leaves the database to `app`.
+pub async fn spawn_second_instance(app: &TestApp, configure: impl FnOnce(&mut HashMap<String, String>)) -> String {
+    let mut env = test_env(&app.db);
+    configure(&mut env);
+    let settings = Settings::load_from(&env).expect("test settings load");
+    let options = startup::leptos_options(&settings);
+    let instance = Application::build(settings, options).await.expect("the second instance starts");
+    let address = format!("http://{}", instance.addr());
+    tokio::spawn(instance.run_until(std::future::pending()));
+    address
+}
+
+/// The state the application builds, over `app`'s database (with its own
+/// hub and secrets): for calling services and jobs directly.
+pub fn app_state(app: &TestApp) -> telehealth::server::state::AppState {
+    use std::sync::Arc;
+    let settings = Settings::load_from(&test_env(&app.db)).expect("test settings load");
+    let access_tokens = telehealth::server::auth::tokens::AccessTokens::new(
+        settings.security.jwt_secret.as_ref().expect("a JWT secret"),
+        startup::ACCESS_TOKEN_TTL,
+    )
+    .expect("access tokens");
+    let cipher =
+        telehealth::server::crypto::FieldCipher::new(settings.security.data_encryption_key.as_ref().expect("a key"));
+    let mailer = telehealth::server::integrations::mail::Mailer::from_settings(&settings.mail, app.pool.clone())
+        .expect("mailer");
+    let payments = telehealth::server::integrations::payments::Gateway::from_settings(&settings.payments);
+    telehealth::server::state::AppState {
+        leptos_options: startup::leptos_options(&settings),
+        pool: app.pool.clone(),
+        metrics: Arc::new(telehealth::server::http::metrics::Metrics::new()),
+        access_tokens: Arc::new(access_tokens),
+        cipher: Arc::new(cipher),
+        mailer,
+        payments,
+        rooms: telehealth::server::room_hub::RoomHub::default(),
+        settings: Arc::new(settings),
+    }
+}

@@ -20,6 +20,7 @@ mod pages;
 mod passwords;
 mod profile;
 mod reminders;
+mod room;
 mod schema;
 mod startup_errors;
 mod stripe;

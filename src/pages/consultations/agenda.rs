@@ -140,6 +140,11 @@ fn Item(item: AgendaItem, cancel: ServerAction<CancelConsultation>, on: Option<S
     } else {
         view! { <p class="symptoms">{item.symptoms.clone()}</p> }.into_any()
     };
+    let room = item.room.clone().map(|text| {
+        let href = format!("/consultations/{}/room", item.id);
+        let name = format!("{text}: consultation with {} at {}", item.patient_name, item.time);
+        view! { <a class="button" href=href aria-label=name>{text}</a> }
+    });
     view! {
         <li class="card agenda-item">
             <p class="agenda-when">
@@ -152,6 +157,7 @@ fn Item(item: AgendaItem, cancel: ServerAction<CancelConsultation>, on: Option<S
                 <div><dt>"Status"</dt><dd>{status_label(&item.status)}</dd></div>
             </dl>
             {symptoms}
+            {room}
             {cancel_form}
         </li>
     }

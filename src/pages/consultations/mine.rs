@@ -118,8 +118,13 @@ fn Consultation(c: ConsultationItem, cancel: ServerAction<CancelConsultation>) -
     let move_link = c
         .can_reschedule
         .then(|| view! { <a class="button secondary" href=move_href aria-label=move_name>"Move to another time"</a> });
-    let actions = (c.can_pay || c.can_cancel || c.can_reschedule)
-        .then(|| view! { <div class="stack consultation-actions">{pay}{move_link}{cancel_form}</div> });
+    let room = c.room.clone().map(|text| {
+        let href = format!("/consultations/{}/room", c.id);
+        let name = format!("{text}: consultation with {} on {}", c.doctor_name, c.when);
+        view! { <a class="button" href=href aria-label=name>{text}</a> }
+    });
+    let actions = (c.can_pay || c.can_cancel || c.can_reschedule || c.room.is_some())
+        .then(|| view! { <div class="stack consultation-actions">{room}{pay}{move_link}{cancel_form}</div> });
     view! {
         <li class="card consultation-card">
             <h3><a href=doctor_href>{c.doctor_name.clone()}</a></h3>

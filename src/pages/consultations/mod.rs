@@ -5,7 +5,9 @@ pub mod agenda;
 pub mod book;
 pub mod mine;
 pub mod pay;
+pub mod prescriptions;
 pub mod reschedule;
+pub mod room;
 
 use leptos::prelude::*;
 use uuid::Uuid;

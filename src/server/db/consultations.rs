@@ -5,6 +5,9 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::audit::AuditEntry;
+use super::doctors;
+
 pub struct NewHold<'a> {
     pub patient_id: Uuid,
     pub doctor_id: Uuid,
@@ -16,21 +19,200 @@ pub struct NewHold<'a> {
     pub booking_key: Uuid,
 }
 
-/// The consultation a booking key already made, if any.
-pub async fn by_booking_key(conn: &mut PgConnection, patient_id: Uuid, key: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT id FROM consultations WHERE patient_id = $1 AND booking_key = $2", patient_id, key)
-        .fetch_optional(conn)
-        .await
+/// What booking one time needs, read in one round trip: the patient's
+/// account, what this booking key already made, the doctor if listed (the
+/// same rule as the search: approved, available, licence valid, email
+/// confirmed, active), the doctor's windows, time off and busy times in
+/// [from, to), and whether an expired hold of either side in [from, to) waits
+/// for release (it would stand in the way of the exclusion constraints).
+#[derive(Debug, Clone)]
+pub struct BookingContext {
+    pub existing: Option<Uuid>,
+    pub patient_active: bool,
+    pub patient_verified: bool,
+    pub patient_timezone: String,
+    pub doctor: Option<BookingDoctor>,
+    pub windows: Vec<doctors::WindowRow>,
+    pub time_off: Vec<doctors::TimeOffRow>,
+    pub busy: Vec<doctors::BusyRow>,
+    pub expired_holds: bool,
 }
 
-/// Inserts the held consultation; the exclusion constraints refuse a time
-/// the doctor or the patient already has.
-pub async fn insert_hold(conn: &mut PgConnection, h: &NewHold<'_>) -> Result<Uuid, sqlx::Error> {
+/// A listed doctor as booking needs them.
+#[derive(Debug, Clone)]
+pub struct BookingDoctor {
+    pub terms: doctors::SlotTerms,
+    pub first_name: String,
+    pub last_name: String,
+    pub consultation_fee: Decimal,
+    pub currency: String,
+    pub consultation_types: Vec<String>,
+}
+
+pub async fn booking_context(
+    conn: &mut PgConnection,
+    patient_id: Uuid,
+    key: Uuid,
+    doctor_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<BookingContext, sqlx::Error> {
+    let r = sqlx::query!(
+        r#"SELECT (SELECT c.id FROM consultations c WHERE c.patient_id = $1 AND c.booking_key = $2) AS existing,
+                  (u.is_active AND u.deleted_at IS NULL) AS "patient_active!", u.is_email_verified AS "verified!",
+                  pp.timezone AS "timezone!",
+                  d.id AS "doctor_id?", d.first_name AS "first_name?", d.last_name AS "last_name?",
+                  d.consultation_fee AS "fee?", d.currency AS "currency?", d.consultation_types AS "types?",
+                  d.slot_minutes AS "slot_minutes?", d.buffer_minutes AS "buffer_minutes?",
+                  d.min_notice_minutes AS "min_notice_minutes?", d.booking_horizon_days AS "horizon?",
+                  w.ids AS "w_ids!: Vec<Uuid>", w.days AS "w_days!: Vec<i16>",
+                  w.starts AS "w_starts!: Vec<chrono::NaiveTime>", w.ends AS "w_ends!: Vec<chrono::NaiveTime>",
+                  w.zones AS "w_zones!: Vec<String>", w.recurring AS "w_recurring!: Vec<bool>",
+                  w.valid_from AS "w_from!: Vec<Option<chrono::NaiveDate>>",
+                  w.valid_until AS "w_until!: Vec<Option<chrono::NaiveDate>>",
+                  o.ids AS "o_ids!: Vec<Uuid>", o.starts AS "o_starts!: Vec<DateTime<Utc>>",
+                  o.ends AS "o_ends!: Vec<DateTime<Utc>>",
+                  b.ids AS "b_ids!: Vec<Uuid>", b.starts AS "b_starts!: Vec<DateTime<Utc>>",
+                  b.ends AS "b_ends!: Vec<DateTime<Utc>>",
+                  -- Only an expired hold over this very time can stand in the way
+                  -- (the exclusion constraints' indexes find those directly).
+                  EXISTS (SELECT 1 FROM consultations x
+                          WHERE (x.doctor_id = $3 OR x.patient_id = $1)
+                            AND x.status IN ('pending_payment', 'scheduled', 'in_progress')
+                            AND tstzrange(x.scheduled_at, x.scheduled_end_at, '[)') && tstzrange($4, $5, '[)')
+                            AND x.status = 'pending_payment' AND x.hold_expires_at < now()) AS "expired_holds!"
+           FROM users u
+           JOIN profiles pp ON pp.user_id = u.id
+           LEFT JOIN LATERAL (
+               SELECT d.id, p.first_name, p.last_name, d.consultation_fee, d.currency::text AS currency,
+                      d.consultation_types, d.slot_minutes, d.buffer_minutes, d.min_notice_minutes,
+                      d.booking_horizon_days
+               FROM doctors d JOIN users du ON du.id = d.user_id JOIN profiles p ON p.user_id = du.id
+               WHERE d.id = $3 AND d.is_verified AND d.is_available AND d.deleted_at IS NULL
+                 AND d.license_expires_on >= (now() AT TIME ZONE 'UTC')::date
+                 AND du.is_active AND du.is_email_verified AND du.deleted_at IS NULL
+           ) d ON true
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(array_agg(a.id ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS ids,
+                      COALESCE(array_agg(a.day_of_week ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS days,
+                      COALESCE(array_agg(a.start_time ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS starts,
+                      COALESCE(array_agg(a.end_time ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS ends,
+                      COALESCE(array_agg(a.timezone ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS zones,
+                      COALESCE(array_agg(a.is_recurring ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS recurring,
+                      COALESCE(array_agg(a.valid_from ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS valid_from,
+                      COALESCE(array_agg(a.valid_until ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS valid_until
+               FROM availability_slots a WHERE a.doctor_id = d.id AND a.deleted_at IS NULL
+           ) w
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(array_agg(t.id ORDER BY t.starts_at), '{}') AS ids,
+                      COALESCE(array_agg(t.starts_at ORDER BY t.starts_at), '{}') AS starts,
+                      COALESCE(array_agg(t.ends_at ORDER BY t.starts_at), '{}') AS ends
+               FROM doctor_time_off t WHERE t.doctor_id = d.id AND t.ends_at > $4
+           ) o
+           CROSS JOIN LATERAL (
+               SELECT COALESCE(array_agg(c.id ORDER BY c.scheduled_at), '{}') AS ids,
+                      COALESCE(array_agg(c.scheduled_at ORDER BY c.scheduled_at), '{}') AS starts,
+                      COALESCE(array_agg(c.scheduled_end_at ORDER BY c.scheduled_at), '{}') AS ends
+               FROM consultations c
+               -- The doctor's exclusion constraint's index answers exactly this.
+               WHERE c.doctor_id = d.id AND c.status IN ('pending_payment', 'scheduled', 'in_progress')
+                 AND tstzrange(c.scheduled_at, c.scheduled_end_at, '[)') && tstzrange($4, $5, '[)')
+                 AND (c.status <> 'pending_payment' OR c.hold_expires_at IS NULL OR c.hold_expires_at > now())
+           ) b
+           WHERE u.id = $1"#,
+        patient_id,
+        key,
+        doctor_id,
+        from,
+        to
+    )
+    .fetch_one(conn)
+    .await?;
+    let doctor = match (r.doctor_id, r.first_name, r.last_name, r.fee, r.currency, r.types) {
+        (Some(id), Some(first_name), Some(last_name), Some(fee), Some(currency), Some(types)) => Some(BookingDoctor {
+            terms: doctors::SlotTerms {
+                id,
+                slot_minutes: r.slot_minutes.unwrap_or(30),
+                buffer_minutes: r.buffer_minutes.unwrap_or(0),
+                min_notice_minutes: r.min_notice_minutes.unwrap_or(0),
+                booking_horizon_days: r.horizon.unwrap_or(0),
+            },
+            first_name,
+            last_name,
+            consultation_fee: fee,
+            currency,
+            consultation_types: types,
+        }),
+        _ => None,
+    };
+    let windows = (0..r.w_ids.len())
+        .map(|i| doctors::WindowRow {
+            id: r.w_ids[i],
+            doctor_id,
+            day_of_week: r.w_days[i],
+            start_time: r.w_starts[i],
+            end_time: r.w_ends[i],
+            timezone: r.w_zones[i].clone(),
+            is_recurring: r.w_recurring[i],
+            valid_from: r.w_from[i],
+            valid_until: r.w_until[i],
+        })
+        .collect();
+    let time_off = (0..r.o_ids.len())
+        .map(|i| doctors::TimeOffRow {
+            id: r.o_ids[i],
+            doctor_id,
+            starts_at: r.o_starts[i],
+            ends_at: r.o_ends[i],
+            note: None,
+        })
+        .collect();
+    let busy = (0..r.b_ids.len())
+        .map(|i| doctors::BusyRow {
+            id: r.b_ids[i],
+            doctor_id,
+            scheduled_at: r.b_starts[i],
+            scheduled_end_at: r.b_ends[i],
+        })
+        .collect();
+    Ok(BookingContext {
+        existing: r.existing,
+        patient_active: r.patient_active,
+        patient_verified: r.verified,
+        patient_timezone: r.timezone,
+        doctor,
+        windows,
+        time_off,
+        busy,
+        expired_holds: r.expired_holds,
+    })
+}
+
+/// Inserts the held consultation, its pending payment and the booking's
+/// audit row in one statement; the exclusion constraints refuse a time the
+/// doctor or the patient already has.
+pub async fn insert_booking(
+    conn: &mut PgConnection,
+    h: &NewHold<'_>,
+    amount: Decimal,
+    currency: &str,
+    audit: &AuditEntry<'_>,
+) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar!(
-        r#"INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, status, consultation_type,
-                                     symptoms, hold_expires_at, booking_key)
-           VALUES ($1, $2, $3, $4, 'pending_payment', $5::text::consultation_type, $6, $7, $8)
-           RETURNING id"#,
+        r#"WITH c AS (
+               INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, status,
+                                          consultation_type, symptoms, hold_expires_at, booking_key)
+               VALUES ($1, $2, $3, $4, 'pending_payment', $5::text::consultation_type, $6, $7, $8)
+               RETURNING id, patient_id, doctor_id),
+           p AS (
+               INSERT INTO payments (consultation_id, patient_id, doctor_id, amount, currency)
+               SELECT id, patient_id, doctor_id, $9, $10::text::currency_code FROM c
+               RETURNING id),
+           a AS (
+               INSERT INTO audit_logs (user_id, action, resource_type, resource_id, details, ip_address, user_agent)
+               SELECT $11, $12, $13, c.id, $14, $15::text::inet, $16 FROM c
+               RETURNING id)
+           SELECT c.id AS "id!" FROM c, p, a"#,
         h.patient_id,
         h.doctor_id,
         h.starts_at,
@@ -38,31 +220,25 @@ pub async fn insert_hold(conn: &mut PgConnection, h: &NewHold<'_>) -> Result<Uui
         h.consultation_type,
         h.symptoms,
         h.hold_expires_at,
-        h.booking_key
+        h.booking_key,
+        amount,
+        currency,
+        audit.user_id,
+        audit.action,
+        audit.resource_type,
+        audit.details,
+        audit.ip_address.map(|ip| ip.to_string()),
+        audit.user_agent,
     )
     .fetch_one(conn)
     .await
 }
 
-pub async fn insert_payment(
-    conn: &mut PgConnection,
-    consultation_id: Uuid,
-    patient_id: Uuid,
-    doctor_id: Uuid,
-    amount: Decimal,
-    currency: &str,
-) -> Result<Uuid, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"INSERT INTO payments (consultation_id, patient_id, doctor_id, amount, currency)
-           VALUES ($1, $2, $3, $4, $5::text::currency_code) RETURNING id"#,
-        consultation_id,
-        patient_id,
-        doctor_id,
-        amount,
-        currency
-    )
-    .fetch_one(conn)
-    .await
+/// The consultation a booking key already made, if any.
+pub async fn by_booking_key(conn: &mut PgConnection, patient_id: Uuid, key: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT id FROM consultations WHERE patient_id = $1 AND booking_key = $2", patient_id, key)
+        .fetch_optional(conn)
+        .await
 }
 
 /// An expired hold, released.

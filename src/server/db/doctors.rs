@@ -339,7 +339,8 @@ pub async fn busy(
         r#"SELECT id, doctor_id, scheduled_at, scheduled_end_at FROM consultations
            WHERE doctor_id = ANY($1) AND status IN ('pending_payment', 'scheduled', 'in_progress')
              AND (status <> 'pending_payment' OR hold_expires_at IS NULL OR hold_expires_at > now())
-             AND scheduled_end_at > $2 AND scheduled_at < $3
+             -- The doctors' exclusion constraint's index answers exactly this.
+             AND tstzrange(scheduled_at, scheduled_end_at, '[)') && tstzrange($2, $3, '[)')
            ORDER BY doctor_id, scheduled_at"#,
         doctor_ids,
         from,
@@ -347,6 +348,16 @@ pub async fn busy(
     )
     .fetch_all(conn)
     .await
+}
+
+/// What the slot engine needs of a doctor besides their windows.
+#[derive(Debug, Clone, Copy)]
+pub struct SlotTerms {
+    pub id: Uuid,
+    pub slot_minutes: i16,
+    pub buffer_minutes: i16,
+    pub min_notice_minutes: i32,
+    pub booking_horizon_days: i16,
 }
 
 /// The filters of a doctor search that the database applies.
@@ -388,6 +399,18 @@ pub struct ListedDoctor {
     pub booking_horizon_days: i16,
     /// How well the name matched (1 without a name filter).
     pub name_score: f32,
+}
+
+impl ListedDoctor {
+    pub fn terms(&self) -> SlotTerms {
+        SlotTerms {
+            id: self.id,
+            slot_minutes: self.slot_minutes,
+            buffer_minutes: self.buffer_minutes,
+            min_notice_minutes: self.min_notice_minutes,
+            booking_horizon_days: self.booking_horizon_days,
+        }
+    }
 }
 
 /// Doctors a patient may see: approved, available, licence not expired,

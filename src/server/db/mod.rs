@@ -9,6 +9,8 @@ pub mod doctors;
 pub mod email_tokens;
 pub mod mailbox;
 pub mod mfa;
+pub mod prescriptions;
+pub mod room;
 pub mod sessions;
 pub mod stats;
 pub mod throttle;
@@ -90,17 +92,15 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
 /// Everything the request reads and writes, its audit row included, goes
 /// through this transaction; dropping it uncommitted rolls everything back.
 pub async fn begin(pool: &PgPool, actor: Option<Actor>) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    // One round trip: BEGIN and the acting user together. Only a UUID and a
+    // role word are spliced in, both formatted by us, never user text.
     let user_id = actor.map(|a| a.user_id.to_string()).unwrap_or_default();
     let role = actor.map(|a| a.role.as_str()).unwrap_or_default();
-    sqlx::query!(
-        r#"SELECT set_config('app.user_id', $1, true) AS "user_id", set_config('app.role', $2, true) AS "role""#,
-        user_id,
-        role
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(tx)
+    debug_assert!(user_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
+    debug_assert!(role.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    let statement =
+        format!("BEGIN; SELECT set_config('app.user_id', '{user_id}', true), set_config('app.role', '{role}', true)");
+    pool.begin_with(sqlx::AssertSqlSafe(statement)).await
 }
 
 /// An error's whole cause chain on one line.

@@ -1,8 +1,10 @@
 //! HTTP plumbing around the app: request ids and tracing, metrics, security
 //! headers, server-function error statuses, timeouts, compression.
 
+pub mod documents;
 pub mod health;
 pub mod metrics;
+pub mod room_ws;
 pub mod security;
 pub mod server_fn_status;
 pub mod webhooks;

@@ -58,44 +58,54 @@ fn span_label(start: DateTime<Utc>, end: DateTime<Utc>, tz: Tz, long: bool) -> S
     format!("{day}, {}–{}", s.format("%H:%M"), e.format("%H:%M"))
 }
 
-/// A listed doctor's free slots in [from, to), read in the caller's transaction.
+/// A doctor's free slots in [from, to), read in the caller's transaction.
 async fn free_slots(
     conn: &mut sqlx::PgConnection,
-    doctor: &doctors::ListedDoctor,
+    doctor: &doctors::SlotTerms,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<crate::domain::slots::Interval>, sqlx::Error> {
-    slots_of(conn, doctor, from, to, true, None).await
+    slots_of(conn, doctor, from, to, None).await
 }
 
-/// The doctor's slots in [from, to); with `count_busy` false, as if nobody
-/// had booked any (to tell "just taken" from "never offered").
+/// The doctor's free slots in [from, to), read in the caller's transaction.
 async fn slots_of(
     conn: &mut sqlx::PgConnection,
-    doctor: &doctors::ListedDoctor,
+    doctor: &doctors::SlotTerms,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    count_busy: bool,
     // A consultation whose own time does not count as busy (the one being moved).
     exclude: Option<Uuid>,
 ) -> Result<Vec<crate::domain::slots::Interval>, sqlx::Error> {
-    let now = Utc::now();
-    let horizon = now + Duration::days(doctor.booking_horizon_days as i64);
-    let to = to.min(horizon);
     let windows = doctors::windows(conn, &[doctor.id]).await?;
     let time_off = doctors::time_off(conn, &[doctor.id], from).await?;
-    let mut busy = if count_busy {
-        doctors::busy(conn, &[doctor.id], from - Duration::hours(2), to + Duration::hours(2)).await?
-    } else {
-        Vec::new()
-    };
+    let mut busy = doctors::busy(conn, &[doctor.id], from - BUSY_MARGIN, to + BUSY_MARGIN).await?;
     busy.retain(|b| Some(b.id) != exclude);
+    Ok(slots_from(doctor, &windows, &time_off, &busy, from, to))
+}
+
+/// Busy times this far around a range can still touch its slots (the
+/// longest slot plus the longest buffer).
+const BUSY_MARGIN: Duration = Duration::hours(2);
+
+/// The doctor's slots in [from, to) from rows already read (with no busy
+/// rows: as if nobody had booked any, to tell "just taken" from "never offered").
+fn slots_from(
+    doctor: &doctors::SlotTerms,
+    windows: &[doctors::WindowRow],
+    time_off: &[doctors::TimeOffRow],
+    busy: &[doctors::BusyRow],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<crate::domain::slots::Interval> {
+    let now = Utc::now();
+    let horizon = now + Duration::days(doctor.booking_horizon_days as i64);
     let rules = crate::domain::slots::Rules {
         length_minutes: doctor.slot_minutes.max(0) as u32,
         buffer_minutes: doctor.buffer_minutes.max(0) as u32,
         min_notice_minutes: doctor.min_notice_minutes.max(0) as u32,
     };
-    Ok(slots_for(&rules, &windows, &time_off, &busy, now, from, to))
+    slots_for(&rules, windows, time_off, busy, now, from, to.min(horizon))
 }
 
 pub(crate) async fn listed_doctor(
@@ -107,7 +117,7 @@ pub(crate) async fn listed_doctor(
 }
 
 /// The next free times of a doctor, for "that time was just taken".
-async fn alternatives(state: &AppState, doctor: &doctors::ListedDoctor, tz: Tz) -> Result<Vec<SlotView>, AppError> {
+async fn alternatives(state: &AppState, doctor: &doctors::SlotTerms, tz: Tz) -> Result<Vec<SlotView>, AppError> {
     let mut conn = state.pool.acquire().await?;
     let now = Utc::now();
     let slots = free_slots(&mut conn, doctor, now, now + Duration::days(14)).await?;
@@ -119,7 +129,7 @@ pub async fn options(state: &AppState, doctor_id: Uuid, starts_at: &str, tz: Tz)
     let start = parse_instant(starts_at).ok_or(AppError::NotFound)?;
     let mut conn = state.pool.acquire().await?;
     let doctor = listed_doctor(&mut conn, doctor_id).await?.ok_or(AppError::NotFound)?;
-    let free = free_slots(&mut conn, &doctor, start, start + Duration::seconds(1)).await?;
+    let free = free_slots(&mut conn, &doctor.terms(), start, start + Duration::seconds(1)).await?;
     drop(conn);
     let still_free = free.first().is_some_and(|s| s.start == start);
     let end = start + Duration::minutes(doctor.slot_minutes as i64);
@@ -136,7 +146,7 @@ pub async fn options(state: &AppState, doctor_id: Uuid, starts_at: &str, tz: Tz)
         booking_key: Uuid::new_v4(),
         hold_minutes: state.settings.booking.hold_minutes,
         still_free,
-        alternatives: if still_free { Vec::new() } else { alternatives(state, &doctor, tz).await? },
+        alternatives: if still_free { Vec::new() } else { alternatives(state, &doctor.terms(), tz).await? },
     })
 }
 
@@ -188,17 +198,29 @@ pub async fn book(
     }
 
     let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
-    if let Some(existing) = consultations::by_booking_key(&mut tx, patient.user_id, req.booking_key).await? {
+    let (from, to) = (start, start + Duration::seconds(1));
+    let context = consultations::booking_context(
+        &mut tx,
+        patient.user_id,
+        req.booking_key,
+        req.doctor_id,
+        from - BUSY_MARGIN,
+        to + BUSY_MARGIN,
+    )
+    .await?;
+    if let Some(existing) = context.existing {
         return Ok(existing);
     }
-    let account = users::summary(&mut tx, patient.user_id).await?.ok_or(AppError::Unauthorized)?;
-    if !account.is_email_verified {
+    if !context.patient_active {
+        return Err(AppError::Unauthorized);
+    }
+    if !context.patient_verified {
         return Err(AppError::Conflict(
             "Confirm your email address before booking: open the link we sent you (or ask for a new one).".into(),
         ));
     }
-    let tz = parse_timezone(&account.timezone).unwrap_or(chrono_tz::UTC);
-    let Some(doctor) = listed_doctor(&mut tx, req.doctor_id).await? else {
+    let tz = parse_timezone(&context.patient_timezone).unwrap_or(chrono_tz::UTC);
+    let Some(doctor) = context.doctor else {
         return Err(AppError::Conflict("This doctor is not taking bookings at the moment.".into()));
     };
     if !doctor.consultation_types.iter().any(|t| t == kind.as_str()) {
@@ -206,60 +228,58 @@ pub async fn book(
     }
     // Unpaid holds past their time (the doctor's, or this patient's with
     // anyone) give their time back now, not at the next sweep.
-    release_and_audit(&mut tx, Some(doctor.id), Some(patient.user_id)).await?;
-    let free = free_slots(&mut tx, &doctor, start, start + Duration::seconds(1)).await?;
+    if context.expired_holds {
+        release_and_audit(&mut tx, Some(doctor.terms.id), Some(patient.user_id)).await?;
+    }
+    let terms = doctor.terms;
+    let free = slots_from(&terms, &context.windows, &context.time_off, &context.busy, from, to);
     if free.first().is_none_or(|s| s.start != start) {
-        let offered = slots_of(&mut tx, &doctor, start, start + Duration::seconds(1), false, None).await?;
+        let offered = slots_from(&terms, &context.windows, &context.time_off, &[], from, to);
         let just_taken = offered.first().is_some_and(|s| s.start == start);
         drop(tx);
-        if let Some(existing) = already_booked(state, patient.user_id, req.booking_key).await? {
-            return Ok(existing);
-        }
         if start <= Utc::now() {
             return Err(AppError::field("starts_at", "That time has passed. Choose another."));
         }
-        return Err(AppError::Conflict(taken_message(just_taken, &alternatives(state, &doctor, tz).await?)));
+        return Err(AppError::Conflict(taken_message(just_taken, &alternatives(state, &terms, tz).await?)));
     }
     let hold = consultations::NewHold {
         patient_id: patient.user_id,
-        doctor_id: doctor.id,
+        doctor_id: terms.id,
         starts_at: start,
-        ends_at: start + Duration::minutes(doctor.slot_minutes as i64),
+        ends_at: start + Duration::minutes(terms.slot_minutes as i64),
         consultation_type: kind.as_str(),
         symptoms,
         hold_expires_at: Utc::now() + Duration::minutes(state.settings.booking.hold_minutes as i64),
         booking_key: req.booking_key,
     };
-    let id = match consultations::insert_hold(&mut tx, &hold).await {
-        Ok(id) => id,
-        Err(e) => {
-            let constraint = violated_constraint(&e).map(str::to_owned);
-            drop(tx);
-            // The same request sent twice at once: the other copy booked it.
-            if constraint.is_some() {
-                if let Some(existing) = already_booked(state, patient.user_id, req.booking_key).await? {
-                    return Ok(existing);
-                }
-            }
-            return match constraint.as_deref() {
-                Some("consultations_no_doctor_overlap") => {
-                    Err(AppError::Conflict(taken_message(true, &alternatives(state, &doctor, tz).await?)))
-                }
-                Some("consultations_no_patient_overlap") => {
-                    Err(AppError::Conflict("You already have a consultation at that time. Choose another time.".into()))
-                }
-                _ => Err(e.into()),
-            };
-        }
-    };
-    consultations::insert_payment(&mut tx, id, patient.user_id, doctor.id, doctor.consultation_fee, &doctor.currency)
-        .await?;
-    let entry = meta.audit("consultation.booked", "consultation").by(patient.user_id).on(id).details(json!({
-        "doctor_id": doctor.id,
+    let entry = meta.audit("consultation.booked", "consultation").by(patient.user_id).details(json!({
+        "doctor_id": terms.id,
         "amount": doctor.consultation_fee.to_string(),
         "currency": doctor.currency,
     }));
-    db::audit::record(&mut tx, &entry).await?;
+    let id =
+        match consultations::insert_booking(&mut tx, &hold, doctor.consultation_fee, &doctor.currency, &entry).await {
+            Ok(id) => id,
+            Err(e) => {
+                let constraint = violated_constraint(&e).map(str::to_owned);
+                drop(tx);
+                // The same request sent twice at once: the other copy booked it.
+                if constraint.is_some() {
+                    if let Some(existing) = already_booked(state, patient.user_id, req.booking_key).await? {
+                        return Ok(existing);
+                    }
+                }
+                return match constraint.as_deref() {
+                    Some("consultations_no_doctor_overlap") => {
+                        Err(AppError::Conflict(taken_message(true, &alternatives(state, &terms, tz).await?)))
+                    }
+                    Some("consultations_no_patient_overlap") => Err(AppError::Conflict(
+                        "You already have a consultation at that time. Choose another time.".into(),
+                    )),
+                    _ => Err(e.into()),
+                };
+            }
+        };
     tx.commit().await?;
     Ok(id)
 }
@@ -327,6 +347,8 @@ pub fn item(state: &AppState, c: &consultations::ConsultationRow, tz: Tz, now: D
             && c.scheduled_at - now >= Duration::hours(state.settings.booking.reschedule_notice_hours as i64),
         refund_if_cancelled: refund,
         upcoming: c.scheduled_end_at > now && !matches!(c.status.as_str(), "cancelled" | "completed" | "no_show"),
+        room: crate::server::services::room::room_link(state, &c.status, c.scheduled_at, c.scheduled_end_at, now)
+            .map(str::to_owned),
     }
 }
 
@@ -398,6 +420,14 @@ pub async fn agenda(
                     consultation_type: r.consultation_type.clone(),
                     status: r.status.clone(),
                     symptoms: r.symptoms.clone().unwrap_or_default(),
+                    room: crate::server::services::room::room_link(
+                        state,
+                        &r.status,
+                        r.scheduled_at,
+                        r.scheduled_end_at,
+                        Utc::now(),
+                    )
+                    .map(str::to_owned),
                 })
                 .collect();
             AgendaDay { day: date.format("%A %-d %B").to_string(), date: date.to_string(), items }
@@ -485,6 +515,7 @@ pub fn spawn_jobs(state: AppState, every: std::time::Duration) {
             if let Err(e) = send_reminders(&state).await {
                 tracing::warn!(error = %e, "sending reminders failed");
             }
+            crate::server::services::room::run_jobs(&state).await;
         }
     });
 }
@@ -517,7 +548,7 @@ pub async fn reschedule(
     let doctor = listed_doctor(&mut tx, row.doctor_id)
         .await?
         .ok_or_else(|| AppError::Conflict("This doctor is not taking bookings at the moment.".into()))?;
-    let free = slots_of(&mut tx, &doctor, start, start + Duration::seconds(1), true, Some(id)).await?;
+    let free = slots_of(&mut tx, &doctor.terms(), start, start + Duration::seconds(1), Some(id)).await?;
     if free.first().is_none_or(|s| s.start != start) {
         return Err(AppError::Conflict("That time is not available any more. Choose another.".into()));
     }

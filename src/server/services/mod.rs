@@ -8,5 +8,6 @@ pub mod mfa;
 pub mod passwords;
 pub mod payments;
 pub mod profile;
+pub mod room;
 pub mod sessions;
 pub mod verification;
