@@ -217,6 +217,17 @@ pub async fn issue_prescription(
     room::prescribe(&state, doctor, consultation_id, &prescription, supersedes, &current_request_meta()).await
 }
 
+/// `GET /api/consultation_prescriptions?consultation_id=`: the
+/// consultation's prescriptions, newest first, for its patient and doctor.
+#[server(prefix = "/api", endpoint = "consultation_prescriptions", input = leptos::server_fn::codec::GetUrl)]
+pub async fn consultation_prescriptions(consultation_id: Uuid) -> Result<Vec<PrescriptionView>, AppError> {
+    use crate::server::auth::session::{current_request_meta, require_user};
+    use crate::server::services::room;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    room::prescriptions_of(&state, require_user()?, consultation_id, &current_request_meta()).await
+}
+
 /// The patient's prescriptions: current ones and the history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyPrescriptionsView {
@@ -279,6 +290,8 @@ pub enum ServerEvent {
         from: Uuid,
         data: serde_json::Value,
     },
+    /// A prescription was issued or corrected: read the list again.
+    PrescriptionsChanged,
     /// The doctor's notes were saved (by this or another tab).
     NotesSaved {
         version: i32,

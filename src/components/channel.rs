@@ -179,12 +179,12 @@ mod browser {
                 inner.closed = true;
                 inner.socket.take()
             };
+            // Closed on purpose (the page is going): nobody is told.
             if let Some(socket) = socket {
                 socket.set_onclose(None);
+                socket.set_onmessage(None);
                 let _ = socket.close();
             }
-            let on_state = self.inner.borrow().on_state.clone();
-            on_state(ChannelState::Closed);
         }
     }
 }

@@ -107,6 +107,14 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     let refused = RwSignal::new(None::<String>);
     let notes_elsewhere = RwSignal::new(None::<(i32, String)>);
     let call_state = RwSignal::new(String::from("new"));
+    let prescription_list = RwSignal::new(v.prescriptions.clone());
+    let reload_prescriptions = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = crate::api::room::consultation_prescriptions(id).await {
+                prescription_list.set(list);
+            }
+        });
+    };
     let permission = RwSignal::new(PermissionState::Unknown);
     let channel = StoredValue::new_local(None::<Channel>);
     let call = StoredValue::new_local(None::<Call>);
@@ -131,7 +139,9 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
                 }
             })
         });
-        let on_state = std::rc::Rc::new(move |s: String| call_state.set(s));
+        let on_state = std::rc::Rc::new(move |s: String| {
+            call_state.try_set(s);
+        });
         let created = Call::new(kind, ice_servers.get_value(), send_signal, on_state);
         created.set_remote_element("remote-media");
         call.set_value(Some(created.clone()));
@@ -147,10 +157,10 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     // The doctor calls the patient's current connection once the visit is
     // under way and both are there (again after the patient reloads).
     let maybe_offer = move || {
-        if !doctor || !media || !in_progress.get_untracked() {
+        if !doctor || !media || !in_progress.try_get_untracked().unwrap_or(false) {
             return;
         }
-        let patient = presence.read_untracked().iter().find(|p| p.1 == "patient").map(|p| p.0);
+        let patient = presence.try_with_untracked(|p| p.iter().find(|p| p.1 == "patient").map(|p| p.0)).flatten();
         let Some(patient) = patient else { return };
         if offered_to.get_value() == Some(patient) {
             return;
@@ -175,9 +185,11 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
             return;
         }
         let on_event = Rc::new(move |event: ServerEvent| match event {
-            ServerEvent::Welcome { status: s, .. } => status.set(s),
+            ServerEvent::Welcome { status: s, .. } => {
+                status.try_set(s);
+            }
             ServerEvent::Presence { conn, role, name, present } => {
-                presence.update(|p| {
+                presence.try_update(|p| {
                     p.retain(|x| x.0 != conn);
                     if present {
                         p.push((conn, role, name));
@@ -187,7 +199,7 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
             }
             ServerEvent::State { status: s } => {
                 let done = is_final(&s);
-                status.set(s);
+                status.try_set(s);
                 if done {
                     if let Some(c) = call.get_value() {
                         c.hang_up(false);
@@ -201,28 +213,43 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
                 }
             }
             ServerEvent::Chat { message } => {
-                outbox.update(|o| o.retain(|(client, _)| *client != message.client_id));
-                messages.update(|m| {
+                outbox.try_update(|o| o.retain(|(client, _)| *client != message.client_id));
+                messages.try_update(|m| {
                     if !m.iter().any(|x| x.id == message.id) {
                         m.push(message);
                     }
                 });
-                typing.set(None);
+                typing.try_set(None);
             }
             ServerEvent::Typing { role } => {
-                typing.set(Some(role));
-                set_timeout(move || typing.set(None), std::time::Duration::from_secs(4));
+                typing.try_set(Some(role));
+                set_timeout(
+                    move || {
+                        typing.try_set(None);
+                    },
+                    std::time::Duration::from_secs(4),
+                );
             }
             ServerEvent::Signal { data, .. } => {
                 let c = ensure_call();
                 leptos::task::spawn_local(async move { c.on_signal(data).await });
             }
-            ServerEvent::NotesSaved { version, at } => notes_elsewhere.set(Some((version, at))),
-            ServerEvent::Refused { message } => refused.set(Some(message)),
+            ServerEvent::NotesSaved { version, at } => {
+                notes_elsewhere.try_set(Some((version, at)));
+            }
+            ServerEvent::PrescriptionsChanged => reload_prescriptions(),
+            ServerEvent::Refused { message } => {
+                refused.try_set(Some(message));
+            }
             ServerEvent::Pong => {}
         });
-        let opened =
-            Channel::open(&format!("/ws/consultations/{id}"), on_event, Rc::new(move |s| channel_state.set(s)));
+        let opened = Channel::open(
+            &format!("/ws/consultations/{id}"),
+            on_event,
+            Rc::new(move |s| {
+                channel_state.try_set(s);
+            }),
+        );
         channel.set_value(Some(opened));
         if media && in_progress.get_untracked() {
             start_media();
@@ -283,8 +310,8 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     let lobby = live.then(|| {
         view! {
             <div class="stack lobby">
-                <p class="channel-state" role="status" data-state=move || format!("{:?}", channel_state.get()).to_lowercase()>
-                    {move || channel_state.get().label()}
+                <p class="channel-state" role="status" data-state=move || format!("{:?}", channel_state.try_get().unwrap_or(ChannelState::Closed)).to_lowercase()>
+                    {move || channel_state.try_get().unwrap_or(ChannelState::Closed).label()}
                 </p>
                 <p class="presence" role="status">{waiting_line}</p>
                 <Show when=move || !in_progress.get() && !is_final(&status.get()) && !doctor>
@@ -329,7 +356,7 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     let can_prescribe = Signal::derive(move || doctor && matches!(status.get().as_str(), "in_progress" | "completed"));
     let prescriptions =
         (!v.prescriptions.is_empty() || (doctor && !matches!(v.status.as_str(), "cancelled" | "no_show"))).then(|| {
-            view! { <Prescriptions id list=v.prescriptions.clone() can_prescribe doctor room_view/> }
+            view! { <Prescriptions id list=prescription_list can_prescribe doctor reload=Callback::new(move |_| reload_prescriptions())/> }
         });
     view! {
         <h1>{heading}</h1>
@@ -397,7 +424,7 @@ fn CallPanel(call: StoredValue<Option<Call>, LocalStorage>, call_state: RwSignal
             c.hang_up(true);
         }
     };
-    let state_text = move || match call_state.get().as_str() {
+    let state_text = move || match call_state.try_get().unwrap_or_default().as_str() {
         "new" => "Waiting for the other side…".to_owned(),
         "connecting" => "Connecting…".to_owned(),
         "connected" => "Connected".to_owned(),
@@ -410,7 +437,7 @@ fn CallPanel(call: StoredValue<Option<Call>, LocalStorage>, call_state: RwSignal
         <section class="stack call" aria-labelledby="call-heading">
             <h2 id="call-heading">"Call"</h2>
             <video id="remote-media" class="remote" autoplay=true playsinline=true aria-label="The other side"></video>
-            <p class="call-state" role="status" data-state=move || call_state.get()>{state_text}</p>
+            <p class="call-state" role="status" data-state=move || call_state.try_get().unwrap_or_default()>{state_text}</p>
             <div class="cluster">
                 <button type="button" class="button secondary" aria-pressed=move || muted.get().to_string() on:click=toggle_mute>
                     {move || if muted.get() { "Unmute" } else { "Mute" }}
@@ -868,31 +895,33 @@ fn ReviewForm(id: Uuid, room_view: RoomResource) -> impl IntoView {
 #[component]
 fn Prescriptions(
     id: Uuid,
-    list: Vec<PrescriptionView>,
+    list: RwSignal<Vec<PrescriptionView>>,
     can_prescribe: Signal<bool>,
     doctor: bool,
-    room_view: RoomResource,
+    reload: Callback<()>,
 ) -> impl IntoView {
     let correcting = RwSignal::new(None::<PrescriptionView>);
-    let items = list
-        .into_iter()
-        .map(|p| {
-            let correct = (doctor && p.is_active).then(|| {
-                let p2 = p.clone();
-                view! {
-                    <Show when=move || can_prescribe.get()>
-                        <button type="button" class="button secondary no-print" on:click={
-                            let p2 = p2.clone();
-                            move |_| correcting.set(Some(p2.clone()))
-                        }>
-                            "Correct this prescription"
-                        </button>
-                    </Show>
-                }
-            });
-            view! { <PrescriptionCard p=p.clone()/>{correct} }
-        })
-        .collect_view();
+    let items = move || {
+        list.get()
+            .into_iter()
+            .map(|p| {
+                let correct = (doctor && p.is_active).then(|| {
+                    let p2 = p.clone();
+                    view! {
+                        <Show when=move || can_prescribe.get()>
+                            <button type="button" class="button secondary no-print" on:click={
+                                let p2 = p2.clone();
+                                move |_| correcting.set(Some(p2.clone()))
+                            }>
+                                "Correct this prescription"
+                            </button>
+                        </Show>
+                    }
+                });
+                view! { <PrescriptionCard p=p.clone()/>{correct} }
+            })
+            .collect_view()
+    };
     view! {
         <section class="stack prescriptions print-area" aria-labelledby="prescriptions-heading">
             <h2 id="prescriptions-heading">"Prescriptions"</h2>
@@ -901,7 +930,7 @@ fn Prescriptions(
                 when=move || can_prescribe.get()
                 fallback=move || doctor.then(|| view! { <p class="muted">"You can prescribe once the visit has started."</p> })
             >
-                <PrescriptionForm id correcting room_view/>
+                <PrescriptionForm id correcting reload/>
             </Show>
         </section>
     }
@@ -941,11 +970,7 @@ fn blank_medication() -> MedicationInput {
 }
 
 #[component]
-fn PrescriptionForm(
-    id: Uuid,
-    correcting: RwSignal<Option<PrescriptionView>>,
-    room_view: RoomResource,
-) -> impl IntoView {
+fn PrescriptionForm(id: Uuid, correcting: RwSignal<Option<PrescriptionView>>, reload: Callback<()>) -> impl IntoView {
     let rows = RwSignal::new(vec![blank_medication()]);
     let instructions = RwSignal::new(String::new());
     let follow_up = RwSignal::new(String::new());
@@ -984,7 +1009,7 @@ fn PrescriptionForm(
             instructions.set(String::new());
             follow_up.set(String::new());
             correcting.set(None);
-            room_view.refetch();
+            reload.run(());
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {

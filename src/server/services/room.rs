@@ -492,8 +492,30 @@ pub async fn prescribe(
         "medications": valid.medications.len(),
     }));
     audit::record(&mut tx, &entry).await?;
+    room_hub::publish(&mut tx, id, &ServerEvent::PrescriptionsChanged).await?;
     tx.commit().await?;
     Ok(prescription_id)
+}
+
+/// A consultation's prescriptions, for its patient and doctor; audited as a view.
+pub async fn prescriptions_of(
+    state: &AppState,
+    user: CurrentUser,
+    id: Uuid,
+    meta: &RequestMeta,
+) -> Result<Vec<PrescriptionView>, AppError> {
+    let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
+    let row = records::record(&mut tx, id).await?;
+    if !row.as_ref().is_some_and(|r| side_of(&user, r).is_some()) {
+        drop(tx);
+        return Err(refuse(state, &user, "consultation", id, "prescriptions", meta).await);
+    }
+    let tz = users::timezone(&mut tx, user.user_id).await?;
+    let rows = prescriptions::of_consultation(&mut tx, id).await?;
+    let entry = meta.audit("prescription.list_viewed", "consultation").by(user.user_id).on(id);
+    audit::record(&mut tx, &entry.details(json!({ "prescriptions": rows.len() }))).await?;
+    tx.commit().await?;
+    Ok(rows.iter().map(|p| prescription_view(p, tz)).collect())
 }
 
 /// The patient's prescriptions, audited as a view.
