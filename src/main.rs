@@ -56,17 +56,16 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Migrate => {
             let url = settings.database_url().map_err(|e| e.to_string())?;
-            let pool = db::connect(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
-            db::migrate(&pool).await.map_err(|e| e.to_string())?;
+            db::migrate(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
             println!("migrations applied");
             Ok(())
         }
         Command::CreateAdmin { email, first_name, last_name } => {
             let url = settings.database_url().map_err(|e| e.to_string())?;
-            let pool = db::connect(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
             if settings.database.migrate_on_start {
-                db::migrate(&pool).await.map_err(|e| e.to_string())?;
+                db::migrate(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
             }
+            let pool = db::connect(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
             let password = read_password()?;
             let id =
                 telehealth::server::services::admin::create_admin(&pool, &email, &password, &first_name, &last_name)

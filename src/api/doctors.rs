@@ -397,8 +397,9 @@ pub(crate) async fn viewer_timezone(state: &crate::server::state::AppState, tz: 
         return zone;
     }
     if let Some(user) = current_user() {
-        if let Ok(mut conn) = state.pool.acquire().await {
-            if let Ok(Some(summary)) = crate::server::db::users::summary(&mut conn, user.user_id).await {
+        // As the viewer: their profile is theirs to read.
+        if let Ok(mut tx) = crate::server::db::begin(&state.pool, Some(user.actor())).await {
+            if let Ok(Some(summary)) = crate::server::db::users::summary(&mut tx, user.user_id).await {
                 if let Some(zone) = parse_timezone(&summary.timezone) {
                     return zone;
                 }
@@ -478,12 +479,31 @@ pub async fn search_doctors(
     })
 }
 
-/// A doctor's page: who they are and two weeks of bookable times by day.
+/// One patient's review, as a doctor's page shows it: never more of the
+/// patient than their first name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewCard {
+    /// 1 to 5 stars.
+    pub rating: u8,
+    pub comment: Option<String>,
+    pub first_name: String,
+    /// "12 Nov 2026", in the viewer's timezone.
+    pub date: String,
+    /// "2026-11-12" (for `<time datetime>`).
+    pub datetime: String,
+}
+
+/// A doctor's page: who they are, two weeks of bookable times by day, and
+/// the latest reviews.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoctorPageView {
     pub doctor: DoctorCard,
     pub days: Vec<DaySlots>,
     pub timezone: String,
+    /// The latest reviews (at most 10), newest first.
+    pub reviews: Vec<ReviewCard>,
+    /// All of the doctor's reviews.
+    pub review_count: i32,
 }
 
 /// `GET /api/doctor_details?id=`: 404 for a doctor patients cannot see.
@@ -493,9 +513,23 @@ pub async fn doctor_details(id: Uuid, tz: Option<String>) -> Result<DoctorPageVi
     use crate::server::state::AppState;
     let state = AppState::current()?;
     let zone = viewer_timezone(&state, tz.as_deref()).await;
-    let (doctor, slots) = doctors::public_doctor(&state, id).await?;
-    let days = by_day(&slots, zone);
-    let mut doctor = card(doctor, &[], zone);
+    let page = doctors::public_doctor(&state, id).await?;
+    let days = by_day(&page.slots, zone);
+    let mut doctor = card(page.doctor, &[], zone);
     doctor.next_slots = days.iter().flat_map(|d| d.slots.iter().cloned()).take(3).collect();
-    Ok(DoctorPageView { doctor, days, timezone: zone.name().to_owned() })
+    let reviews = page
+        .reviews
+        .into_iter()
+        .map(|r| {
+            let local = r.created_at.with_timezone(&zone);
+            ReviewCard {
+                rating: r.rating.clamp(1, 5) as u8,
+                comment: r.comment.filter(|c| !c.trim().is_empty()),
+                first_name: r.patient_first_name,
+                date: local.format("%-d %b %Y").to_string(),
+                datetime: local.format("%Y-%m-%d").to_string(),
+            }
+        })
+        .collect();
+    Ok(DoctorPageView { doctor, days, timezone: zone.name().to_owned(), reviews, review_count: page.review_count })
 }

@@ -63,6 +63,8 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     pub connect_timeout_secs: u64,
     pub migrate_on_start: bool,
+    /// The role the application works as (see `Leptos.toml`); empty for none.
+    pub app_role: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -76,10 +76,10 @@ impl Application {
     /// data when asked, binds the listener and assembles the router.
     pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
         let url = settings.database_url()?.clone();
-        let pool = db::connect(url.expose(), &settings.database).await?;
         if settings.database.migrate_on_start {
-            db::migrate(&pool).await?;
+            db::migrate(url.expose(), &settings.database).await?;
         }
+        let pool = db::connect(url.expose(), &settings.database).await?;
         if settings.demo.seed {
             seed_demo(&pool).await?;
         }

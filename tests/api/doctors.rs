@@ -1122,3 +1122,82 @@ async fn a_listed_doctors_page_groups_two_weeks_of_times_by_day_and_others_are_n
     assert_eq!(review(&app, &w.admin, pending_id, false, "Unreadable scan").await.0, 200);
     assert_eq!(get_answer(&app, &anonymous, &format!("/api/doctor_details?id={pending_id}")).await.0, 404);
 }
+
+#[tokio::test]
+async fn the_doctor_page_shows_the_latest_reviews_with_first_names_only() {
+    let app = spawn_app().await;
+    let admin = admin_with_mfa(&app, "olga@example.com").await;
+    let amara =
+        listed_doctor(&app, &admin, "amara@example.com", ("Amara", "Smith"), &Profile::good("A-1001"), &[]).await;
+    let anonymous = browser(None);
+    let page_path = format!("/api/doctor_details?id={}&tz=UTC", amara.id);
+    let (status, page) = get_answer(&app, &anonymous, &page_path).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["reviews"], serde_json::json!([]), "{page}");
+    assert_eq!(page["review_count"], 0);
+
+    // Ana Silva had eleven consultations with Amara and reviewed each; the
+    // newest review (yesterday) gave 4 stars with a comment, the others 5.
+    patient(&app, "ana@example.com", "Europe/London").await;
+    let ana = user_id(&app, "ana@example.com").await;
+    let mut newest = None;
+    for days_ago in 1..=11 {
+        let consultation: Uuid = sqlx::query_scalar(
+            "INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, status,
+                                        consultation_type, started_at, ended_at, duration_minutes)
+             VALUES ($1, $2, date_trunc('hour', now()) - make_interval(days => $3),
+                     date_trunc('hour', now()) - make_interval(days => $3) + interval '30 minutes', 'completed',
+                     'video', date_trunc('hour', now()) - make_interval(days => $3),
+                     date_trunc('hour', now()) - make_interval(days => $3) + interval '20 minutes', 20)
+             RETURNING id",
+        )
+        .bind(ana)
+        .bind(amara.id)
+        .bind(days_ago)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        let (rating, comment) = if days_ago == 1 { (4i16, Some("Kind and thorough.")) } else { (5, None) };
+        let created: DateTime<Utc> = sqlx::query_scalar(
+            "INSERT INTO reviews (consultation_id, patient_id, doctor_id, rating, comment, created_at)
+             VALUES ($1, $2, $3, $4, $5, now() - make_interval(days => $6 - 1, hours => 1)) RETURNING created_at",
+        )
+        .bind(consultation)
+        .bind(ana)
+        .bind(amara.id)
+        .bind(rating)
+        .bind(comment)
+        .bind(days_ago)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        newest.get_or_insert(created);
+    }
+    sqlx::query("UPDATE doctors SET review_count = 11, rating_total = 54, rating = 4.91 WHERE id = $1")
+        .bind(amara.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let (status, page) = get_answer(&app, &anonymous, &page_path).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["review_count"], 11);
+    let reviews = page["reviews"].as_array().unwrap();
+    assert_eq!(reviews.len(), 10, "the latest ten: {page}");
+    let newest = newest.unwrap();
+    assert_eq!(
+        reviews[0],
+        serde_json::json!({
+            "rating": 4,
+            "comment": "Kind and thorough.",
+            "first_name": "Ana",
+            "date": newest.format("%-d %b %Y").to_string(),
+            "datetime": newest.format("%Y-%m-%d").to_string(),
+        })
+    );
+    assert!(reviews[1..].iter().all(|r| r["rating"] == 5 && r["comment"].is_null() && r["first_name"] == "Ana"));
+    let text = page.to_string();
+    assert!(!text.contains("Silva"), "no last name: {text}");
+    assert!(!text.contains("ana@example.com"), "no email: {text}");
+    assert!(!text.contains(&ana.to_string()), "no patient id: {text}");
+}

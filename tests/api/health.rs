@@ -5,7 +5,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn healthz_answers_ok_without_touching_the_database() {
     let app = spawn_app().await;
-    app.pool.close().await;
+    app.app_pool.close().await;
     let res = app.get("/healthz").await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("\"ok\""));
@@ -23,7 +23,7 @@ async fn readyz_reports_ready_while_the_database_answers() {
 #[tokio::test]
 async fn readyz_answers_503_when_the_database_is_gone() {
     let app = spawn_app().await;
-    app.pool.close().await;
+    app.app_pool.close().await;
     let res = app.get("/readyz").await;
     assert_eq!(res.status(), 503);
 }
@@ -31,7 +31,7 @@ async fn readyz_answers_503_when_the_database_is_gone() {
 #[tokio::test]
 async fn a_server_function_fails_fast_with_503_when_the_database_is_gone() {
     let app = spawn_app().await;
-    app.pool.close().await;
+    app.app_pool.close().await;
     let res = app.get("/api/platform_stats").await;
     assert_eq!(res.status(), 503);
     let body = res.text().await.unwrap();

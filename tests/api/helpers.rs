@@ -53,7 +53,10 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
+    /// The database as its owner sees it (no row-level security).
     pub pool: PgPool,
+    /// The application's own pool (works as `telehealth_app`).
+    pub app_pool: PgPool,
     pub client: reqwest::Client,
     /// Kept for its Drop: the database goes when the test ends.
     #[allow(dead_code)]
@@ -83,11 +86,14 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)
     let options = startup::leptos_options(&settings);
     let app = Application::build(settings, options).await.expect("the app starts");
     let address = format!("http://{}", app.addr());
-    let pool = app.pool().clone();
+    // The tests look at the database as its owner: row-level security,
+    // which the app's own pool works under, does not hide rows from them.
+    let pool = PgPool::connect(&db.url).await.expect("the owner's pool");
+    let app_pool = app.pool().clone();
     tokio::spawn(app.run_until(std::future::pending()));
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-    TestApp { address, pool, client, db }
+    TestApp { address, pool, app_pool, client, db }
 }
 
 impl TestApp {

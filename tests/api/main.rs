@@ -21,6 +21,7 @@ mod passwords;
 mod profile;
 mod reminders;
 mod room;
+mod row_security;
 mod schema;
 mod startup_errors;
 mod stripe;

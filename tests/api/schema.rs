@@ -96,7 +96,7 @@ async fn a_patient_cannot_hold_two_overlapping_consultations() {
 }
 
 #[tokio::test]
-async fn reviving_a_cancelled_consultation_into_a_taken_time_is_rejected() {
+async fn reviving_a_cancelled_consultation_is_refused_by_the_lifecycle_even_into_a_taken_time() {
     let app = spawn_app().await;
     let doctor = insert_doctor(&app.pool).await;
     let (ana, ben) = (insert_user(&app.pool, "patient").await, insert_user(&app.pool, "patient").await);
@@ -107,7 +107,8 @@ async fn reviving_a_cancelled_consultation_into_a_taken_time_is_rejected() {
         .execute(&app.pool)
         .await
         .unwrap_err();
-    assert_eq!(constraint_of(&err), "consultations_no_doctor_overlap");
+    // A cancellation is final (and the time is taken anyway).
+    assert_eq!(constraint_of(&err), "consultations_lifecycle");
 }
 
 #[tokio::test]

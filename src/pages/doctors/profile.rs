@@ -6,12 +6,12 @@ use uuid::Uuid;
 use super::search::{
     encode_query_value, experience_text, follow_browser_timezone, rating_text, ConsultationTypes, TimezonePicker,
 };
-use crate::api::doctors::{doctor_details, DaySlots, DoctorCard, DoctorPageView};
+use crate::api::doctors::{doctor_details, DaySlots, DoctorCard, DoctorPageView, ReviewCard};
 use crate::error::AppError;
 use crate::pages::public::set_status;
 
-/// A doctor's page: who they are, and every bookable time of the next two
-/// weeks by day, in the viewer's timezone.
+/// A doctor's page: who they are, every bookable time of the next two weeks
+/// by day, in the viewer's timezone, and the latest reviews.
 #[component]
 pub fn DoctorPage() -> impl IntoView {
     let params = use_params_map();
@@ -71,13 +71,13 @@ pub fn DoctorPage() -> impl IntoView {
 
 #[component]
 fn DoctorDetails(view: DoctorPageView) -> impl IntoView {
-    let DoctorPageView { doctor, days, timezone } = view;
+    let DoctorPageView { doctor, days, timezone, reviews, review_count } = view;
     let id = doctor.id;
     let name = doctor.name.clone();
     view! {
         <Title text=name/>
         <article class="stack doctor-page">
-            <DoctorProfile doctor/>
+            <DoctorProfile doctor review_count/>
             <section class="stack" aria-labelledby="times-heading">
                 <h2 id="times-heading">"Available times"</h2>
                 <TimezonePicker current=timezone action=format!("/doctors/{id}") keep=Vec::new()/>
@@ -96,6 +96,7 @@ fn DoctorDetails(view: DoctorPageView) -> impl IntoView {
                     .into_any()
                 }}
             </section>
+            <Reviews reviews/>
             <p><a href="/doctors">"Back to the search"</a></p>
         </article>
     }
@@ -103,7 +104,7 @@ fn DoctorDetails(view: DoctorPageView) -> impl IntoView {
 
 /// Who the doctor is: the card at the top of their page.
 #[component]
-fn DoctorProfile(doctor: DoctorCard) -> impl IntoView {
+fn DoctorProfile(doctor: DoctorCard, review_count: i32) -> impl IntoView {
     let minutes = doctor.slot_minutes;
     view! {
         <div class="card doctor-profile">
@@ -117,7 +118,7 @@ fn DoctorProfile(doctor: DoctorCard) -> impl IntoView {
                     <dt>"Fee"</dt>
                     <dd>{format!("{} per consultation of {minutes} minutes", doctor.fee)}</dd>
                 </div>
-                <div><dt>"Rating"</dt><dd>{rating_text(&doctor.rating)}</dd></div>
+                <div><dt>"Rating"</dt><dd>{rating_with_count(&doctor.rating, review_count)}</dd></div>
                 <div><dt>"Consultations completed"</dt><dd>{doctor.total_consultations}</dd></div>
             </dl>
             <ConsultationTypes types=doctor.consultation_types/>
@@ -149,5 +150,79 @@ fn Day(day: DaySlots, index: usize, doctor: Uuid) -> impl IntoView {
                     .collect_view()}
             </ul>
         </section>
+    }
+}
+
+/// "4.8 ★ from 3 reviews"; just the rating before any review is counted.
+fn rating_with_count(rating: &Option<String>, review_count: i32) -> String {
+    let rating = rating_text(rating);
+    match review_count {
+        n if n <= 0 => rating,
+        1 => format!("{rating} from 1 review"),
+        n => format!("{rating} from {n} reviews"),
+    }
+}
+
+/// "★★★★☆" for 4 (of 5).
+fn stars(rating: u8) -> String {
+    let full = rating.min(5) as usize;
+    format!("{}{}", "★".repeat(full), "☆".repeat(5 - full))
+}
+
+/// The latest reviews: stars, comment, the patient's first name and the date.
+#[component]
+fn Reviews(reviews: Vec<ReviewCard>) -> impl IntoView {
+    view! {
+        <section class="stack reviews" aria-labelledby="reviews-heading">
+            <h2 id="reviews-heading">"Reviews"</h2>
+            {if reviews.is_empty() {
+                view! { <p>"No reviews yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="review-list" aria-labelledby="reviews-heading">
+                        {reviews
+                            .into_iter()
+                            .map(|review| {
+                                let label = format!("{} out of 5", review.rating.min(5));
+                                view! {
+                                    <li class="review-item stack">
+                                        <p class="review-stars">
+                                            <span role="img" aria-label=label>{stars(review.rating)}</span>
+                                        </p>
+                                        {review.comment.map(|c| view! { <p class="review-comment">{c}</p> })}
+                                        <p class="review-meta">
+                                            {review.first_name}
+                                            " · "
+                                            <time datetime=review.datetime>{review.date}</time>
+                                        </p>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stars_fill_from_the_left() {
+        assert_eq!(stars(4), "★★★★☆");
+        assert_eq!(stars(1), "★☆☆☆☆");
+        assert_eq!(stars(5), "★★★★★");
+    }
+
+    #[test]
+    fn the_rating_names_how_many_reviews_it_comes_from() {
+        assert_eq!(rating_with_count(&None, 0), "New");
+        assert_eq!(rating_with_count(&Some("4.3".into()), 1), "4.3 ★ from 1 review");
+        assert_eq!(rating_with_count(&Some("4.3".into()), 3), "4.3 ★ from 3 reviews");
+        assert_eq!(rating_with_count(&Some("4.8".into()), 0), "4.8 ★");
     }
 }

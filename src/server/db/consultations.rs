@@ -74,13 +74,8 @@ pub async fn booking_context(
                   o.ends AS "o_ends!: Vec<DateTime<Utc>>",
                   b.ids AS "b_ids!: Vec<Uuid>", b.starts AS "b_starts!: Vec<DateTime<Utc>>",
                   b.ends AS "b_ends!: Vec<DateTime<Utc>>",
-                  -- Only an expired hold over this very time can stand in the way
-                  -- (the exclusion constraints' indexes find those directly).
-                  EXISTS (SELECT 1 FROM consultations x
-                          WHERE (x.doctor_id = $3 OR x.patient_id = $1)
-                            AND x.status IN ('pending_payment', 'scheduled', 'in_progress')
-                            AND tstzrange(x.scheduled_at, x.scheduled_end_at, '[)') && tstzrange($4, $5, '[)')
-                            AND x.status = 'pending_payment' AND x.hold_expires_at < now()) AS "expired_holds!"
+                  -- Only an expired hold over this very time can stand in the way.
+                  expired_hold_in_way($3, $1, $4, $5) AS "expired_holds!"
            FROM users u
            JOIN profiles pp ON pp.user_id = u.id
            LEFT JOIN LATERAL (
@@ -113,11 +108,7 @@ pub async fn booking_context(
                SELECT COALESCE(array_agg(c.id ORDER BY c.scheduled_at), '{}') AS ids,
                       COALESCE(array_agg(c.scheduled_at ORDER BY c.scheduled_at), '{}') AS starts,
                       COALESCE(array_agg(c.scheduled_end_at ORDER BY c.scheduled_at), '{}') AS ends
-               FROM consultations c
-               -- The doctor's exclusion constraint's index answers exactly this.
-               WHERE c.doctor_id = d.id AND c.status IN ('pending_payment', 'scheduled', 'in_progress')
-                 AND tstzrange(c.scheduled_at, c.scheduled_end_at, '[)') && tstzrange($4, $5, '[)')
-                 AND (c.status <> 'pending_payment' OR c.hold_expires_at IS NULL OR c.hold_expires_at > now())
+               FROM doctor_busy_times(ARRAY[d.id], $4, $5) c
            ) b
            WHERE u.id = $1"#,
         patient_id,
@@ -256,29 +247,16 @@ pub async fn release_expired_holds(
     doctor_id: Option<Uuid>,
     patient_id: Option<Uuid>,
 ) -> Result<Vec<Released>, sqlx::Error> {
-    let released = sqlx::query_as!(
+    // The function runs with the owner's rights: a patient's booking may
+    // release another patient's expired hold that it cannot see.
+    sqlx::query_as!(
         Released,
-        r#"UPDATE consultations
-           SET status = 'cancelled', cancellation_reason = 'hold_expired', cancelled_at = now(), hold_expires_at = NULL
-           WHERE status = 'pending_payment' AND hold_expires_at < now()
-             AND (($1::uuid IS NULL AND $2::uuid IS NULL) OR doctor_id = $1 OR patient_id = $2)
-           RETURNING id, patient_id"#,
+        r#"SELECT id AS "id!", patient_id AS "patient_id!" FROM release_expired_holds($1, $2)"#,
         doctor_id,
         patient_id
     )
     .fetch_all(&mut *conn)
-    .await?;
-    // Usually none expired: then there is no second statement.
-    if !released.is_empty() {
-        let ids: Vec<Uuid> = released.iter().map(|r| r.id).collect();
-        sqlx::query!(
-            "UPDATE payments SET status = 'failed' WHERE consultation_id = ANY($1) AND status = 'pending'",
-            &ids
-        )
-        .execute(conn)
-        .await?;
-    }
-    Ok(released)
+    .await
 }
 
 /// A consultation with its payment and both parties, as lists and use cases need it.

@@ -92,7 +92,7 @@ fn logins() -> Vec<DemoLogin> {
 /// Seeds the demo data in one transaction unless it is already there.
 /// `password_hash` is the PHC string of [`DEMO_PASSWORD`] (hashed once by the caller).
 pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sqlx::Error> {
-    let mut tx = super::begin(pool, None).await?;
+    let mut tx = super::begin_system(pool).await?;
     // Serialise concurrent seeders (two instances starting together).
     sqlx::query!("SELECT pg_advisory_xact_lock(hashtext('telehealth.demo.seed'))").execute(&mut *tx).await?;
     let exists = sqlx::query_scalar!(

@@ -336,12 +336,11 @@ pub async fn busy(
 ) -> Result<Vec<BusyRow>, sqlx::Error> {
     sqlx::query_as!(
         BusyRow,
-        r#"SELECT id, doctor_id, scheduled_at, scheduled_end_at FROM consultations
-           WHERE doctor_id = ANY($1) AND status IN ('pending_payment', 'scheduled', 'in_progress')
-             AND (status <> 'pending_payment' OR hold_expires_at IS NULL OR hold_expires_at > now())
-             -- The doctors' exclusion constraint's index answers exactly this.
-             AND tstzrange(scheduled_at, scheduled_end_at, '[)') && tstzrange($2, $3, '[)')
-           ORDER BY doctor_id, scheduled_at"#,
+        // Through the function that shows anyone when a doctor is busy and
+        // nothing else (row-level security hides other people's consultations).
+        r#"SELECT id AS "id!", doctor_id AS "doctor_id!", scheduled_at AS "scheduled_at!",
+                  scheduled_end_at AS "scheduled_end_at!"
+           FROM doctor_busy_times($1, $2, $3)"#,
         doctor_ids,
         from,
         to
@@ -464,4 +463,9 @@ pub async fn listed(
     )
     .fetch_all(conn)
     .await
+}
+
+/// How many reviews the doctor has (kept with the rating, see `room::insert_review`).
+pub async fn review_count(conn: &mut PgConnection, doctor_id: Uuid) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar!("SELECT review_count FROM doctors WHERE id = $1", doctor_id).fetch_one(conn).await
 }

@@ -57,14 +57,30 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions, DbStartError> {
 }
 
 /// Opens the pool and proves the database answers, within the connect timeout.
+/// Every connection works as `settings.app_role` (row-level security applies).
 pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<PgPool, DbStartError> {
     let options = connect_options(url)?;
     let target = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("?"));
+    let role = settings.app_role.trim().to_owned();
+    if !role.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Err(DbStartError::BadUrl(format!("database.app_role {role:?} is not a plain role name")));
+    }
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .min_connections(settings.min_connections)
         .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
         .idle_timeout(Duration::from_secs(300))
+        .after_connect(move |conn, _meta| {
+            let role = role.clone();
+            Box::pin(async move {
+                use sqlx::Executor;
+                if !role.is_empty() {
+                    // Checked above to be a plain identifier.
+                    conn.execute(sqlx::AssertSqlSafe(format!("SET ROLE {role}"))).await?;
+                }
+                Ok(())
+            })
+        })
         .connect_lazy_with(options);
     let probe = tokio::time::timeout(Duration::from_secs(settings.connect_timeout_secs), ping(&pool)).await;
     match probe {
@@ -77,9 +93,26 @@ pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<PgPool, D
     }
 }
 
-/// Applies pending migrations.
-pub async fn migrate(pool: &PgPool) -> Result<(), DbStartError> {
-    MIGRATOR.run(pool).await.map_err(|e| DbStartError::Migration(one_line(&e)))
+/// Applies pending migrations, as the role the URL signs in as (the owner),
+/// on a connection of their own.
+pub async fn migrate(url: &str, settings: &DatabaseSettings) -> Result<(), DbStartError> {
+    use sqlx::Connection;
+    let options = connect_options(url)?;
+    let target = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("?"));
+    let connecting = sqlx::PgConnection::connect_with(&options);
+    let mut conn = match tokio::time::timeout(Duration::from_secs(settings.connect_timeout_secs), connecting).await {
+        Ok(Ok(conn)) => conn,
+        Ok(Err(e)) => return Err(DbStartError::Unreachable { target, reason: one_line(&e) }),
+        Err(_) => {
+            return Err(DbStartError::Unreachable {
+                target,
+                reason: format!("no answer within {} s", settings.connect_timeout_secs),
+            })
+        }
+    };
+    let done = MIGRATOR.run(&mut conn).await.map_err(|e| DbStartError::Migration(one_line(&e)));
+    let _ = conn.close().await;
+    done
 }
 
 /// One round trip: is the database there and answering?
@@ -101,6 +134,13 @@ pub async fn begin(pool: &PgPool, actor: Option<Actor>) -> Result<Transaction<'s
     let statement =
         format!("BEGIN; SELECT set_config('app.user_id', '{user_id}', true), set_config('app.role', '{role}', true)");
     pool.begin_with(sqlx::AssertSqlSafe(statement)).await
+}
+
+/// Begins a transaction of the server itself (background jobs, sign-up and
+/// sign-in, payment webhooks, demo data): row-level security lets it see
+/// every row. Never for work done on a user's behalf once they are known.
+pub async fn begin_system(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin_with("BEGIN; SELECT set_config('app.user_id', '', true), set_config('app.role', 'system', true)").await
 }
 
 /// An error's whole cause chain on one line.

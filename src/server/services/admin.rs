@@ -32,7 +32,7 @@ pub async fn create_admin(
     let last = PersonName::parse(last_name).map_err(|e| AppError::field("last_name", e.to_string()))?;
     let hash = password::hash(new_password.expose().to_owned()).await?;
 
-    let mut tx = db::begin(pool, None).await?;
+    let mut tx = db::begin_system(pool).await?;
     let created = users::create_account(
         &mut tx,
         &users::NewAccount {

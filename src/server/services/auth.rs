@@ -77,7 +77,7 @@ fn validate_sign_up(
 pub async fn sign_up(state: &AppState, input: SignUp, meta: &RequestMeta) -> Result<Uuid, AppError> {
     let (email, new_password, first, last, zone, role) = validate_sign_up(&input)?;
     let hash = password::hash(new_password.expose().to_owned()).await?;
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let created = users::create_account(
         &mut tx,
         &users::NewAccount {
@@ -168,7 +168,7 @@ pub async fn sign_in(
     // Always verify (even when locked or unknown): the answer takes one hash's time.
     let matches = password::verify(password_input.to_owned(), stored).await?;
     // The writes of this sign-in (throttle, session, audit) in one transaction.
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
 
     if let Some(until) = locked {
         let wait = (until - Utc::now()).num_seconds().max(1) as u64;

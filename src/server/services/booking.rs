@@ -163,9 +163,11 @@ fn taken_message(just_taken: bool, alternatives: &[SlotView]) -> String {
 
 /// The booking this key already made, looked up afresh: a copy of a request
 /// that lost a race to itself answers the booking, not a conflict.
-async fn already_booked(state: &AppState, patient: Uuid, key: Uuid) -> Result<Option<Uuid>, AppError> {
-    let mut conn = state.pool.acquire().await?;
-    Ok(consultations::by_booking_key(&mut conn, patient, key).await?)
+async fn already_booked(state: &AppState, patient: CurrentUser, key: Uuid) -> Result<Option<Uuid>, AppError> {
+    let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
+    let existing = consultations::by_booking_key(&mut tx, patient.user_id, key).await?;
+    tx.commit().await?;
+    Ok(existing)
 }
 
 /// Holds the time for the patient (status `pending_payment`) and answers
@@ -265,7 +267,7 @@ pub async fn book(
                 drop(tx);
                 // The same request sent twice at once: the other copy booked it.
                 if constraint.is_some() {
-                    if let Some(existing) = already_booked(state, patient.user_id, req.booking_key).await? {
+                    if let Some(existing) = already_booked(state, patient, req.booking_key).await? {
                         return Ok(existing);
                     }
                 }
@@ -304,7 +306,7 @@ async fn release_and_audit(
 /// Releases every expired hold (the background job; safe with several
 /// server instances). Answers how many were released.
 pub async fn release_expired_holds(pool: &sqlx::PgPool) -> Result<usize, sqlx::Error> {
-    let mut tx = db::begin(pool, None).await?;
+    let mut tx = db::begin_system(pool).await?;
     let released = release_and_audit(&mut tx, None, None).await?;
     tx.commit().await?;
     Ok(released)
@@ -448,7 +450,7 @@ pub async fn agenda(
 pub async fn send_reminders(state: &AppState) -> Result<usize, sqlx::Error> {
     let mut sent = 0;
     for (kind, within) in [("24h", Duration::hours(24)), ("1h", Duration::hours(1))] {
-        let mut tx = db::begin(&state.pool, None).await?;
+        let mut tx = db::begin_system(&state.pool).await?;
         let ids = consultations::claim_reminders(&mut tx, kind, within).await?;
         // A consultation booked less than an hour ahead gets only the 1-hour one.
         let rows = consultations::by_ids(&mut tx, &ids).await?;
@@ -458,10 +460,10 @@ pub async fn send_reminders(state: &AppState) -> Result<usize, sqlx::Error> {
         }
         tx.commit().await?;
         for row in rows {
-            let mut conn = state.pool.acquire().await?;
-            let patient_tz = users::timezone(&mut conn, row.patient_id).await.unwrap_or(chrono_tz::UTC);
-            let doctor_tz = users::timezone(&mut conn, row.doctor_user_id).await.unwrap_or(chrono_tz::UTC);
-            drop(conn);
+            let mut tx = db::begin_system(&state.pool).await?;
+            let patient_tz = users::timezone(&mut tx, row.patient_id).await.unwrap_or(chrono_tz::UTC);
+            let doctor_tz = users::timezone(&mut tx, row.doctor_user_id).await.unwrap_or(chrono_tz::UTC);
+            tx.commit().await?;
             let when = |tz: Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B at %H:%M %Z").to_string();
             state
                 .mailer

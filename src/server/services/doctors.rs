@@ -624,11 +624,24 @@ pub async fn search(state: &AppState, req: &SearchRequest, viewer: Tz) -> Result
     Ok(SearchResults { found, total, page, pages })
 }
 
-/// A doctor's public page: the profile and every bookable time of the next two weeks.
-pub async fn public_doctor(
-    state: &AppState,
-    doctor_id: Uuid,
-) -> Result<(doctors::ListedDoctor, Vec<Interval>), AppError> {
+/// How many reviews a doctor's page shows (the latest).
+pub const PAGE_REVIEWS: i64 = 10;
+
+/// What a doctor's public page shows.
+#[derive(Debug, Clone)]
+pub struct PublicDoctor {
+    pub doctor: doctors::ListedDoctor,
+    /// Every bookable time of the next two weeks.
+    pub slots: Vec<Interval>,
+    /// The latest reviews, newest first (the patient's first name only).
+    pub reviews: Vec<db::room::ReviewRow>,
+    /// All of the doctor's reviews.
+    pub review_count: i32,
+}
+
+/// A doctor's public page: the profile, every bookable time of the next two
+/// weeks and the latest reviews.
+pub async fn public_doctor(state: &AppState, doctor_id: Uuid) -> Result<PublicDoctor, AppError> {
     let now = Utc::now();
     let mut tx = db::begin(&state.pool, None).await?;
     let listed =
@@ -638,7 +651,24 @@ pub async fn public_doctor(
     let time_off = doctors::time_off(&mut tx, &[doctor_id], now).await?;
     let busy = doctors::busy(&mut tx, &[doctor_id], now, to).await?;
     tx.commit().await?;
+    let (reviews, review_count) = public_reviews(state, doctor_id).await?;
     let rules = rules_of(listed.slot_minutes, listed.buffer_minutes, listed.min_notice_minutes);
     let slots = slots_for(&rules, &windows, &time_off, &busy, now, now, to);
-    Ok((listed, slots))
+    Ok(PublicDoctor { doctor: listed, slots, reviews, review_count })
+}
+
+/// The latest reviews of a doctor and how many there are, for anyone to read.
+///
+/// Row-level security shows an anonymous viewer no patient's profile, so the
+/// reviewers' first names are read by the server itself, in a transaction
+/// that runs exactly these two queries (rating, comment, date and first name
+/// only; never more of the patient).
+// TODO: a SECURITY DEFINER function returning just these columns (like
+// doctor_busy_times) would let the page's own anonymous transaction read them.
+async fn public_reviews(state: &AppState, doctor_id: Uuid) -> Result<(Vec<db::room::ReviewRow>, i32), AppError> {
+    let mut tx = db::begin_system(&state.pool).await?;
+    let reviews = db::room::reviews_of_doctor(&mut tx, doctor_id, PAGE_REVIEWS).await?;
+    let review_count = doctors::review_count(&mut tx, doctor_id).await?;
+    tx.commit().await?;
+    Ok((reviews, review_count))
 }

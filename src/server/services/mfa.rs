@@ -316,7 +316,7 @@ pub async fn complete_sign_in(
         return Err(AppError::field("code", "Enter the code from your authenticator app, or a recovery code."));
     }
     let user_id = claims.sub;
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let st =
         db::mfa::lock_state(&mut tx, user_id).await?.ok_or_else(|| AppError::Conflict(EXPIRED_CHALLENGE.into()))?;
     if !st.is_active {

@@ -54,7 +54,7 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
     if crate::domain::Email::parse(email).is_err() {
         return Err(AppError::field("email", "Enter an email address like name@example.com."));
     }
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let Some(account) = users::credentials_by_email(&mut tx, email).await?.filter(|a| a.is_active) else {
         tx.commit().await?;
         return Ok(());
@@ -96,7 +96,7 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
 
 /// Sets a new password from a reset link; ends every session of the account.
 pub async fn reset(state: &AppState, token: &str, new_password: &str, meta: &RequestMeta) -> Result<(), AppError> {
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let Some(row) = email_tokens::lock_by_hash(&mut tx, email_tokens::RESET_PASSWORD, &digest(token.trim())).await?
     else {
         return Err(AppError::field("token", "This reset link is not valid. Ask for a new one."));

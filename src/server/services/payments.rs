@@ -304,7 +304,7 @@ pub async fn handle_webhook(
     use crate::server::integrations::payments::{minor_units, Gateway};
     let Gateway::Stripe(stripe) = &state.payments else { return Err(WebhookRefusal::NotConfigured) };
     let event = stripe.verify_webhook(payload, signature, Utc::now().timestamp())?;
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     if !consultations::first_time_event(&mut tx, "stripe", &event.id, &event.kind).await? {
         return Ok("already processed");
     }

@@ -416,7 +416,7 @@ pub async fn no_show(state: &AppState, doctor: CurrentUser, id: Uuid, meta: &Req
 /// period become no-shows.
 pub async fn sweep_no_shows(state: &AppState) -> Result<usize, sqlx::Error> {
     let grace = chrono::Duration::minutes(state.settings.room.no_show_grace_minutes as i64);
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let ids = records::sweep_no_shows(&mut tx, Utc::now() - grace).await?;
     for id in &ids {
         let entry = AuditEntry::new("consultation.no_show", "consultation").on(*id);
@@ -506,7 +506,7 @@ pub async fn prescriptions_of(
 ) -> Result<Vec<PrescriptionView>, AppError> {
     let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
     let row = records::record(&mut tx, id).await?;
-    if !row.as_ref().is_some_and(|r| side_of(&user, r).is_some()) {
+    if row.as_ref().is_none_or(|r| side_of(&user, r).is_none()) {
         drop(tx);
         return Err(refuse(state, &user, "consultation", id, "prescriptions", meta).await);
     }
@@ -686,7 +686,7 @@ pub async fn in_progress(state: &AppState, user: CurrentUser, id: Uuid) -> Resul
 /// patient is emailed (once, whatever the number of server instances).
 pub async fn send_follow_up_reminders(state: &AppState) -> Result<usize, sqlx::Error> {
     let tomorrow = Utc::now().date_naive() + chrono::Duration::days(1);
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let ids = prescriptions::claim_follow_ups(&mut tx, tomorrow).await?;
     let mut due = Vec::new();
     for id in &ids {

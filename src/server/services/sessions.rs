@@ -86,7 +86,7 @@ pub async fn refresh(
     refresh_token: &str,
     meta: &RequestMeta,
 ) -> Result<Result<IssuedSession, RefreshRefused>, AppError> {
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let Some(row) = sessions::lock_by_token_hash(&mut tx, &digest(refresh_token)).await? else {
         return Ok(Err(RefreshRefused::Unknown));
     };
@@ -130,7 +130,7 @@ pub async fn refresh(
 
 /// Ends one session family (sign out on this device).
 pub async fn sign_out(state: &AppState, user_id: Uuid, family_id: Uuid, meta: &RequestMeta) -> Result<(), AppError> {
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     if sessions::family_state(&mut tx, family_id).await?.is_some_and(|f| f.user_id == user_id) {
         sessions::revoke_family(&mut tx, family_id, "sign_out").await?;
     }
@@ -142,7 +142,7 @@ pub async fn sign_out(state: &AppState, user_id: Uuid, family_id: Uuid, meta: &R
 
 /// Ends every session of the user ("sign out everywhere").
 pub async fn sign_out_everywhere(state: &AppState, user_id: Uuid, meta: &RequestMeta) -> Result<u64, AppError> {
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let revoked = sessions::revoke_all_for_user(&mut tx, user_id, "sign_out_everywhere", None).await?;
     let entry =
         meta.audit("auth.sign_out_everywhere", "user").by(user_id).on(user_id).details(json!({ "sessions": revoked }));

@@ -42,7 +42,7 @@ pub async fn send(state: &AppState, to: &str, first_name: &str, token: &str) {
 
 /// Marks the address of the link's user as verified. The link works once.
 pub async fn verify(state: &AppState, token: &str, meta: &RequestMeta) -> Result<(), AppError> {
-    let mut tx = db::begin(&state.pool, None).await?;
+    let mut tx = db::begin_system(&state.pool).await?;
     let Some(row) = email_tokens::lock_by_hash(&mut tx, email_tokens::VERIFY_EMAIL, &digest(token.trim())).await?
     else {
         return Err(AppError::field(

@@ -1,0 +1,224 @@
+//! Row-level security: the database itself keeps each person's health and
+//! money records to them, whatever query the application sends. These
+//! tests connect the way the application does (`SET ROLE telehealth_app`,
+//! the actor in transaction-local settings) and ask without any WHERE clause.
+
+use crate::helpers::*;
+use sqlx::{Connection, Executor, PgConnection, Row};
+use uuid::Uuid;
+
+/// A connection working as the application's role.
+async fn as_app(app: &TestApp) -> PgConnection {
+    let mut conn = PgConnection::connect(&app.db.url).await.expect("connect");
+    conn.execute("SET ROLE telehealth_app").await.expect("the application's role exists");
+    conn
+}
+
+/// Counts every row of `table` as `user` in `role` would see it, in one transaction.
+async fn visible(conn: &mut PgConnection, user: Option<Uuid>, role: &str, table: &str) -> i64 {
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)")
+        .bind(user.map(|u| u.to_string()).unwrap_or_default())
+        .bind(role)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // No WHERE clause: only the policies decide.
+    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    n
+}
+
+struct World {
+    ana: Uuid,
+    ben: Uuid,
+    doctor_user: Uuid,
+    doctor: Uuid,
+    other_doctor_user: Uuid,
+}
+
+/// Two patients with one completed consultation each (payment, prescription,
+/// chat message) with the same doctor, and a second doctor with nobody.
+async fn world(app: &TestApp) -> World {
+    let pool = &app.pool;
+    let (ana, ben) = (insert_user(pool, "patient").await, insert_user(pool, "patient").await);
+    let doctor = insert_doctor(pool).await;
+    let doctor_user: Uuid =
+        sqlx::query_scalar("SELECT user_id FROM doctors WHERE id = $1").bind(doctor).fetch_one(pool).await.unwrap();
+    let other = insert_doctor(pool).await;
+    let other_doctor_user: Uuid =
+        sqlx::query_scalar("SELECT user_id FROM doctors WHERE id = $1").bind(other).fetch_one(pool).await.unwrap();
+    for (patient, day) in [(ana, "2030-01-07"), (ben, "2030-01-08")] {
+        let id =
+            insert_consultation(pool, patient, doctor, &format!("{day}T10:00:00Z"), 30, "scheduled").await.unwrap();
+        sqlx::query(
+            "INSERT INTO payments (consultation_id, patient_id, doctor_id, amount, currency) VALUES ($1, $2, $3, 80, 'EUR')",
+        )
+        .bind(id)
+        .bind(patient)
+        .bind(doctor)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO prescriptions (consultation_id, patient_id, doctor_id, medications) VALUES ($1, $2, $3, '[]')",
+        )
+        .bind(id)
+        .bind(patient)
+        .bind(doctor)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO chat_messages (consultation_id, sender_id, client_id, body) VALUES ($1, $2, gen_random_uuid(), 'Hello')",
+        )
+        .bind(id)
+        .bind(patient)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    World { ana, ben, doctor_user, doctor, other_doctor_user }
+}
+
+#[tokio::test]
+async fn a_patient_querying_without_a_where_clause_sees_only_their_own_rows() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut conn = as_app(&app).await;
+    for table in ["consultations", "payments", "prescriptions", "chat_messages"] {
+        assert_eq!(visible(&mut conn, Some(w.ana), "patient", table).await, 1, "{table} as Ana");
+        assert_eq!(visible(&mut conn, Some(w.ben), "patient", table).await, 1, "{table} as Ben");
+    }
+    // Ana's consultation is the one she sees.
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', 'patient', true)")
+        .bind(w.ana.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let patients: Vec<Uuid> =
+        sqlx::query_scalar("SELECT patient_id FROM consultations").fetch_all(&mut *tx).await.unwrap();
+    assert_eq!(patients, vec![w.ana]);
+    // Profiles: her own and the two doctors', never Ben's.
+    let people: Vec<Uuid> = sqlx::query("SELECT user_id FROM profiles")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(people.contains(&w.ana) && people.contains(&w.doctor_user) && people.contains(&w.other_doctor_user));
+    assert!(!people.contains(&w.ben), "Ben's profile leaked to Ana");
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_doctor_sees_their_own_patients_and_another_doctor_sees_none_of_them() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut conn = as_app(&app).await;
+    for table in ["consultations", "payments", "prescriptions", "chat_messages"] {
+        assert_eq!(visible(&mut conn, Some(w.doctor_user), "doctor", table).await, 2, "{table} as their doctor");
+        assert_eq!(
+            visible(&mut conn, Some(w.other_doctor_user), "doctor", table).await,
+            0,
+            "{table} as another doctor"
+        );
+    }
+    // The doctor sees both patients' profiles; the other doctor neither.
+    let patient_profiles = "profiles p JOIN users u ON u.id = p.user_id WHERE u.role = 'patient'";
+    assert_eq!(visible(&mut conn, Some(w.doctor_user), "doctor", patient_profiles).await, 2);
+    assert_eq!(visible(&mut conn, Some(w.other_doctor_user), "doctor", patient_profiles).await, 0);
+    let _ = w.doctor;
+}
+
+#[tokio::test]
+async fn anonymous_requests_see_no_records_only_doctors_profiles_and_their_busy_times() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut conn = as_app(&app).await;
+    for table in ["consultations", "payments", "prescriptions", "chat_messages"] {
+        assert_eq!(visible(&mut conn, None, "", table).await, 0, "{table} anonymously");
+    }
+    let patient_profiles = "profiles p JOIN users u ON u.id = p.user_id WHERE u.role = 'patient'";
+    assert_eq!(visible(&mut conn, None, "", patient_profiles).await, 0);
+    assert_eq!(visible(&mut conn, None, "", "profiles").await, 2, "the two doctors' profiles");
+    // When a doctor is busy is public; with whom is not.
+    let busy: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM doctor_busy_times(ARRAY[$1]::uuid[], '2030-01-01', '2030-02-01')")
+            .bind(w.doctor)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(busy, 2);
+}
+
+#[tokio::test]
+async fn the_application_role_owns_nothing_bypasses_nothing_and_cannot_rewrite_the_audit_trail() {
+    let app = spawn_app().await;
+    let role = sqlx::query("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'telehealth_app'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!role.get::<bool, _>(0) && !role.get::<bool, _>(1));
+    let owned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = 'telehealth_app'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(owned, 0);
+    sqlx::query("INSERT INTO audit_logs (action, resource_type) VALUES ('test.row', 'test')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = as_app(&app).await;
+    let update = conn.execute("UPDATE audit_logs SET action = 'edited'").await.unwrap_err();
+    assert!(update.to_string().contains("permission denied"), "{update}");
+    let delete = conn.execute("DELETE FROM audit_logs").await.unwrap_err();
+    assert!(delete.to_string().contains("permission denied"), "{delete}");
+    // Appending is allowed.
+    conn.execute("INSERT INTO audit_logs (action, resource_type) VALUES ('test.appended', 'test')").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_patient_cannot_write_a_record_in_someone_elses_name() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut conn = as_app(&app).await;
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', 'patient', true)")
+        .bind(w.ana.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let refused = sqlx::query(
+        "INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, consultation_type)
+         VALUES ($1, $2, '2030-03-01T10:00Z', '2030-03-01T10:30Z', 'video')",
+    )
+    .bind(w.ben)
+    .bind(w.doctor)
+    .execute(&mut *tx)
+    .await
+    .unwrap_err();
+    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    tx.rollback().await.unwrap();
+    // Updating Ben's consultation as Ana touches nothing.
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', 'patient', true)")
+        .bind(w.ana.to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let done = sqlx::query("UPDATE consultations SET symptoms = 'changed' WHERE patient_id = $1")
+        .bind(w.ben)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(done.rows_affected(), 0);
+    tx.rollback().await.unwrap();
+}
