@@ -6,10 +6,25 @@
 -- migrations run as the owner. A query that forgets its WHERE clause then
 -- still sees only the actor's rows.
 
+-- Roles belong to the whole cluster: the first database to migrate creates
+-- it; others (also several migrating at the same moment) find it there.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'telehealth_app') THEN
         CREATE ROLE telehealth_app NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+    NULL;
+END
+$$;
+
+-- The role running migrations (the owner) may switch to it: the application
+-- signs in as the owner's login and works as telehealth_app. (Superusers
+-- need no grant.)
+DO $$
+BEGIN
+    IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        EXECUTE format('GRANT telehealth_app TO %I', current_user);
     END IF;
 END
 $$;
