@@ -203,6 +203,15 @@ def main():
     tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
     psql(admin, "DROP DATABASE IF EXISTS bench_pgbench")
     print(f"pgbench tpcb-like: {tps:.1f} tps at {args.clients} clients")
+
+    # What limits booking: its one write statement alone, straight from pgbench
+    # (plus the two look-ups that pick a doctor and a patient).
+    out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(args.clients), "-j", "2",
+                          "-T", str(args.pgbench_seconds), "-f", os.path.join(HERE, "booking_write.sql"), args.db],
+                         check=True, capture_output=True, text=True).stdout
+    write_tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
+    print(f"the booking's write statement alone: {write_tps:.1f} tps at {args.clients} clients "
+          f"({write_tps / tps:.2f} of tpcb-like)")
     print(f"ratio booking/pgbench: {rps / tps:.2f} (goal >= 0.5)")
 
 

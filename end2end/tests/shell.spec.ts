@@ -1,5 +1,6 @@
 import type { APIResponse, Page } from '@playwright/test';
 import { test, expect, expectBrowserError, expectNoAxeViolations } from './fixtures';
+import { hydrated } from './people';
 
 // Stories for the application shell: server rendering, hydration, the header
 // navigation, 404, skip link, PWA (manifest + service worker), operational
@@ -67,6 +68,7 @@ test.describe('on a phone in India', () => {
 
   test('the home page hydrates and becomes interactive', async ({ page }) => {
     await page.goto('/');
+    await hydrated(page);
 
     // The server can only render a placeholder ('your local timezone'); the
     // hydrated WebAssembly replaces it with the browser's Intl timezone.
