@@ -11,7 +11,7 @@ SELECT id AS patient FROM users WHERE email LIKE 'load.%' ORDER BY id OFFSET :p 
 WITH c AS (
     INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, status,
                                consultation_type, symptoms, hold_expires_at, booking_key)
-    VALUES (:'patient', :'doctor', timestamptz '2031-01-01' + :s * interval '1 second',
+    VALUES (:patient::uuid, :doctor::uuid, timestamptz '2031-01-01' + :s * interval '1 second',
             timestamptz '2031-01-01' + (:s + 1) * interval '1 second', 'pending_payment', 'video',
             'Load test.', now() + interval '10 minutes', gen_random_uuid())
     RETURNING id, patient_id, doctor_id),
