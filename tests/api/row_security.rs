@@ -4,6 +4,7 @@
 //! the actor in transaction-local settings) and ask without any WHERE clause.
 
 use crate::helpers::*;
+use chrono::Datelike;
 use sqlx::{Connection, Executor, PgConnection, Row};
 use uuid::Uuid;
 
@@ -221,4 +222,47 @@ async fn a_patient_cannot_write_a_record_in_someone_elses_name() {
         .unwrap();
     assert_eq!(done.rows_affected(), 0);
     tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn not_even_the_owner_can_edit_or_delete_an_audit_row() {
+    let app = spawn_app().await;
+    sqlx::query("INSERT INTO audit_logs (action, resource_type) VALUES ('test.kept', 'test')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let edit = sqlx::query("UPDATE audit_logs SET action = 'test.edited' WHERE action = 'test.kept'")
+        .execute(&app.pool)
+        .await
+        .unwrap_err();
+    assert_eq!(constraint_of(&edit), "audit_logs_append_only");
+    let delete = sqlx::query("DELETE FROM audit_logs WHERE action = 'test.kept'").execute(&app.pool).await.unwrap_err();
+    assert_eq!(constraint_of(&delete), "audit_logs_append_only");
+    // The maintenance flag stays down after a partition move.
+    let _: bool =
+        sqlx::query_scalar("SELECT ensure_audit_log_partition('2032-02-01')").fetch_one(&app.pool).await.unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE action = 'test.kept'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+}
+
+#[tokio::test]
+async fn the_application_creates_audit_partitions_ahead_through_the_owners_function_only() {
+    let app = spawn_app().await;
+    // Drop next-but-two month's partition as the owner, then let the job (as the app) recreate it.
+    let ahead = chrono::Utc::now().date_naive().with_day(1).unwrap() + chrono::Months::new(3);
+    let name = ahead.format("audit_logs_y%Ym%m").to_string();
+    app.pool.execute(sqlx::AssertSqlSafe(format!("DROP TABLE {name}"))).await.unwrap();
+    let created = telehealth::server::services::audit::create_partitions_ahead(&app.app_pool).await.unwrap();
+    assert_eq!(created, 1);
+    let exists: bool =
+        sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(&name).fetch_one(&app.pool).await.unwrap();
+    assert!(exists, "{name}");
+    // Directly, the application's role cannot create tables.
+    let mut conn = as_app(&app).await;
+    let refused =
+        sqlx::query("SELECT ensure_audit_log_partition('2033-01-01')").fetch_one(&mut conn).await.unwrap_err();
+    assert!(refused.to_string().contains("permission denied"), "{refused}");
 }

@@ -255,6 +255,9 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
             start_media();
         }
     });
+    // Browser only: on the server the page may be dropped on another thread
+    // than it was rendered on, where these thread-local values must not be read.
+    #[cfg(feature = "hydrate")]
     on_cleanup(move || {
         if let Some(c) = channel.try_get_value().flatten() {
             c.close();

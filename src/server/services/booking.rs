@@ -507,8 +507,19 @@ pub fn spawn_jobs(state: AppState, every: std::time::Duration) {
     tokio::spawn(async move {
         // The first run one period after start-up, not during it.
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        // Audit partitions: at the first run, then about hourly.
+        let hourly = (3600 / every.as_secs().max(1)).max(1);
+        let mut runs: u64 = 0;
         loop {
             tick.tick().await;
+            if runs.is_multiple_of(hourly) {
+                match crate::server::services::audit::create_partitions_ahead(&state.pool).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(created = n, "audit partitions created ahead"),
+                    Err(e) => tracing::warn!(error = %e, "creating audit partitions failed"),
+                }
+            }
+            runs += 1;
             match release_expired_holds(&state.pool).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(released = n, "expired holds released"),

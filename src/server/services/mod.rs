@@ -1,6 +1,7 @@
 //! Use cases: each runs in one transaction and writes its audit row there.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod booking;
 pub mod doctors;
