@@ -57,17 +57,21 @@ pub fn App() -> impl IntoView {
         }/>
         <Router>
             <Layout>
+                // Every page is rendered whole before it is sent (SsrMode::Async):
+                // statuses from guards reach the browser, and no page depends on
+                // out-of-order streaming, which once left a response unfinished
+                // under the parallel test suite.
                 <Routes fallback=NotFound>
                     <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/about") view=AboutPage/>
-                    <Route path=path!("/sign-in") view=SignInPage/>
-                    <Route path=path!("/sign-up") view=SignUpPage/>
-                    <Route path=path!("/verify-email") view=VerifyEmailPage/>
-                    <Route path=path!("/dev/mailbox") view=DevMailboxPage/>
-                    <Route path=path!("/account/sessions") view=SessionsPage/>
-                    <Route path=path!("/account/password") view=ChangePasswordPage/>
-                    <Route path=path!("/account/profile") view=ProfilePage/>
-                    <Route path=path!("/account/mfa") view=MfaPage/>
+                    <Route path=path!("/about") view=AboutPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/profile") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/mfa") view=MfaPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/doctors") view=AdminDoctorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/doctor/profile") view=PracticeProfilePage ssr=SsrMode::Async/>
@@ -81,8 +85,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/consultations/:id/room") view=RoomPage ssr=SsrMode::Async/>
                     <Route path=path!("/prescriptions") view=MyPrescriptionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/doctor/schedule") view=AgendaPage ssr=SsrMode::Async/>
-                    <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
-                    <Route path=path!("/reset-password") view=ResetPasswordPage/>
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>
