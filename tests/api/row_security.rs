@@ -15,15 +15,20 @@ async fn as_app(app: &TestApp) -> PgConnection {
     conn
 }
 
-/// Counts every row of `table` as `user` in `role` would see it, in one transaction.
-async fn visible(conn: &mut PgConnection, user: Option<Uuid>, role: &str, table: &str) -> i64 {
-    let mut tx = conn.begin().await.unwrap();
+/// Names the actor of this transaction, as `db::begin` does.
+async fn act_as(tx: &mut PgConnection, user: Option<Uuid>, role: &str) {
     sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)")
         .bind(user.map(|u| u.to_string()).unwrap_or_default())
         .bind(role)
-        .execute(&mut *tx)
+        .execute(tx)
         .await
         .unwrap();
+}
+
+/// Counts every row of `table` as `user` in `role` would see it, in one transaction.
+async fn visible(conn: &mut PgConnection, user: Option<Uuid>, role: &str, table: &str) -> i64 {
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, user, role).await;
     // No WHERE clause: only the policies decide.
     let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
         .fetch_one(&mut *tx)
@@ -96,11 +101,7 @@ async fn a_patient_querying_without_a_where_clause_sees_only_their_own_rows() {
     }
     // Ana's consultation is the one she sees.
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', 'patient', true)")
-        .bind(w.ana.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    act_as(&mut tx, Some(w.ana), "patient").await;
     let patients: Vec<Uuid> =
         sqlx::query_scalar("SELECT patient_id FROM consultations").fetch_all(&mut *tx).await.unwrap();
     assert_eq!(patients, vec![w.ana]);
@@ -192,11 +193,7 @@ async fn a_patient_cannot_write_a_record_in_someone_elses_name() {
     let w = world(&app).await;
     let mut conn = as_app(&app).await;
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', 'patient', true)")
-        .bind(w.ana.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    act_as(&mut tx, Some(w.ana), "patient").await;
     let refused = sqlx::query(
         "INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, consultation_type)
          VALUES ($1, $2, '2030-03-01T10:00Z', '2030-03-01T10:30Z', 'video')",
@@ -210,11 +207,7 @@ async fn a_patient_cannot_write_a_record_in_someone_elses_name() {
     tx.rollback().await.unwrap();
     // Updating Ben's consultation as Ana touches nothing.
     let mut tx = conn.begin().await.unwrap();
-    sqlx::query("SELECT set_config('app.user_id', $1, true), set_config('app.role', 'patient', true)")
-        .bind(w.ana.to_string())
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    act_as(&mut tx, Some(w.ana), "patient").await;
     let done = sqlx::query("UPDATE consultations SET symptoms = 'changed' WHERE patient_id = $1")
         .bind(w.ben)
         .execute(&mut *tx)
