@@ -13,11 +13,16 @@ import { defineConfig, devices } from '@playwright/test';
 export default defineConfig({
   testDir: './tests',
   fullyParallel: true,
-  workers: 2,
+  // One browser at a time: on the 2-core machines this runs on, Chromium (two
+  // contexts with fake video in the room story), the debug server and
+  // PostgreSQL already share the cores; a second worker starved them into
+  // timeouts. E2E_WORKERS overrides it on bigger machines.
+  workers: Number(process.env.E2E_WORKERS ?? 1),
   // No retries: a flaky test must show up as a failure, not be hidden.
   retries: 0,
   forbidOnly: !!process.env.CI,
-  timeout: 30_000,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
   reporter: process.env.CI
     ? [['list']]
     : [['list'], ['html', { open: 'never' }]],

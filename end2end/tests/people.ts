@@ -12,7 +12,7 @@ export function uniqueEmail(): string {
 
 export async function hydrated(page: Page) {
   // Debug WebAssembly is large: compiling it takes a few seconds on a busy machine.
-  await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 15_000 });
+  await expect(page.locator('html[data-hydrated="true"]')).toHaveCount(1, { timeout: 30_000 });
 }
 
 export async function signUp(
