@@ -6,8 +6,13 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
-use crate::pages::account::{mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage};
-use crate::pages::admin::{doctors::AdminDoctorsPage, users::AdminUsersPage};
+use crate::pages::account::{
+    data::DataPage, mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage,
+};
+use crate::pages::admin::{
+    audit::AdminAuditPage, consultations::AdminConsultationsPage, dashboard::AdminDashboardPage,
+    doctors::AdminDoctorsPage, payments::AdminPaymentsPage, users::AdminUsersPage,
+};
 use crate::pages::consultations::{
     agenda::AgendaPage, book::BookPage, mine::MyConsultationsPage, pay::PayPage, prescriptions::MyPrescriptionsPage,
     reschedule::ReschedulePage, room::RoomPage,
@@ -72,6 +77,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/profile") view=ProfilePage ssr=SsrMode::Async/>
                     <Route path=path!("/account/mfa") view=MfaPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/data") view=DataPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminDashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/consultations") view=AdminConsultationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/payments") view=AdminPaymentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/doctors") view=AdminDoctorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/doctor/profile") view=PracticeProfilePage ssr=SsrMode::Async/>

@@ -1,5 +1,6 @@
 //! The `telehealth` command: serve the app (the default), apply migrations,
-//! or seed demo data. Failures print one clear line and exit non-zero.
+//! create an administrator, or look after the sealed audit trail. Failures
+//! print one clear line and exit non-zero.
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,13 +30,41 @@ enum Command {
         #[arg(long, default_value = "Administrator")]
         last_name: String,
     },
+    /// Move finished consultations older than `[archive] after_months`, with
+    /// their prescriptions, to the archive (the server does this hourly) and
+    /// print how many moved.
+    Archive,
+    /// The sealed audit trail: verify it, seal closed days, archive old months.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the seal chain and the sealed rows; name the first row altered,
+    /// deleted or inserted since sealing (exit 1), or print the latest seal (exit 0).
+    Verify {
+        /// First day (UTC, YYYY-MM-DD) whose rows are checked; the chain is always checked from the start.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day (UTC, YYYY-MM-DD) checked.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+    },
+    /// Seal every closed day not sealed yet (the server does this hourly).
+    Seal,
+    /// Move the sealed monthly partitions older than `[audit] retention_months`
+    /// to the `audit_archive` schema (the server does this hourly).
+    Archive,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
@@ -43,7 +72,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> Result<ExitCode, String> {
     let settings = Settings::load().map_err(|e| e.to_string())?;
     telemetry::init(settings.app.log_format);
     match cli.command.unwrap_or(Command::Serve) {
@@ -52,13 +81,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             let app = startup::Application::build(settings, options).await.map_err(|e| e.to_string())?;
             println!("Telehealth is listening on http://{}", app.addr());
             tracing::info!(addr = %app.addr(), "listening");
-            app.run_until_stopped().await.map_err(|e| format!("server stopped: {e}"))
+            app.run_until_stopped().await.map_err(|e| format!("server stopped: {e}"))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             let url = settings.database_url().map_err(|e| e.to_string())?;
             db::migrate(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
             println!("migrations applied");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::CreateAdmin { email, first_name, last_name } => {
             let url = settings.database_url().map_err(|e| e.to_string())?;
@@ -72,7 +102,77 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| describe(&e))?;
             println!("administrator {email} created ({id}); they will set up two-factor sign-in at first sign-in");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit { command } => audit(&settings, command).await,
+        Command::Archive => {
+            let url = settings.database_url().map_err(|e| e.to_string())?;
+            if settings.database.migrate_on_start {
+                db::migrate(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
+            }
+            let pool = db::connect(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
+            let (consultations, prescriptions) =
+                telehealth::server::services::archive::archive_old(&pool, &settings.archive)
+                    .await
+                    .map_err(|e| format!("archiving old records failed: {}", db::one_line(&e)))?;
+            println!(
+                "{consultations} consultations and {prescriptions} prescriptions archived (finished more than {} \
+                 months ago)",
+                settings.archive.after_months
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `telehealth audit …`, as the application's role (like the server).
+async fn audit(settings: &Settings, command: AuditCommand) -> Result<ExitCode, String> {
+    use telehealth::server::services::audit_seal;
+    let url = settings.database_url().map_err(|e| e.to_string())?;
+    if settings.database.migrate_on_start {
+        db::migrate(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
+    }
+    let pool = db::connect(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
+    let failed = |what: &str, e: sqlx::Error| format!("{what}: {}", db::one_line(&e));
+    match command {
+        AuditCommand::Verify { from, to } => {
+            if let (Some(from), Some(to)) = (from, to) {
+                if from > to {
+                    return Err(format!("--from {from} is after --to {to}"));
+                }
+            }
+            let report =
+                audit_seal::verify(&pool, from, to).await.map_err(|e| failed("verifying the audit trail failed", e))?;
+            println!("{report}");
+            Ok(if report.is_intact() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        AuditCommand::Seal => {
+            let sealed = audit_seal::seal_closed_periods(&pool)
+                .await
+                .map_err(|e| failed("sealing the audit trail failed", e))?;
+            println!("{sealed} periods sealed");
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Archive => {
+            let months = settings.audit.retention_months;
+            let boundary = audit_seal::retention_boundary(&pool, months)
+                .await
+                .map_err(|e| failed("archiving audit partitions failed", e))?;
+            let names = audit_seal::archive_expired(&pool, months)
+                .await
+                .map_err(|e| failed("archiving audit partitions failed", e))?;
+            if names.is_empty() {
+                println!(
+                    "no partitions to archive (retention {months} months: rows before {boundary} leave the live table)"
+                );
+            } else {
+                println!(
+                    "{} partitions archived to audit_archive (before {boundary}): {}",
+                    names.len(),
+                    names.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

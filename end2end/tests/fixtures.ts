@@ -124,9 +124,10 @@ export { expect };
  */
 export async function expectBrowserError(
   errors: BrowserError[],
-  { text, url }: { text: RegExp; url: string },
+  { text, url }: { text: RegExp; url: string | RegExp },
 ): Promise<void> {
-  const matches = (e: BrowserError) => e.kind === 'console.error' && text.test(e.text) && e.url === url;
+  const sameUrl = (u: string) => (typeof url === 'string' ? u === url : url.test(u));
+  const matches = (e: BrowserError) => e.kind === 'console.error' && text.test(e.text) && sameUrl(e.url);
   await expect
     .poll(() => errors.filter(matches).length, {
       message: `expected the browser to report one error matching ${text} for ${url}`,

@@ -153,3 +153,18 @@ pub async fn update_profile(profile: ProfileForm) -> Result<(), AppError> {
     let state = AppState::current()?;
     service::save(&state, user, &profile, &current_request_meta()).await
 }
+
+/// `POST /api/delete_account`: deletes (anonymises) my account after I give
+/// my password again and type DELETE in `confirm`; signs this browser out.
+/// Health and payment records are kept, no longer tied to anyone.
+#[server(prefix = "/api", endpoint = "delete_account")]
+pub async fn delete_account(password: String, confirm: String) -> Result<(), AppError> {
+    use crate::server::auth::session::{clearing_cookies, current_request_meta, require_user, respond_with_cookies};
+    use crate::server::services::data_rights;
+    use crate::server::state::AppState;
+    let user = require_user()?;
+    let state = AppState::current()?;
+    data_rights::delete_account(&state, user, &password, &confirm, &current_request_meta()).await?;
+    respond_with_cookies(clearing_cookies(&state));
+    Ok(())
+}

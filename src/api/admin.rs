@@ -72,3 +72,133 @@ pub async fn admin_set_active(user_id: Uuid, active: bool, reason: String) -> Re
     let admin = require_admin(&state).await?;
     admin::set_active(&state, admin, user_id, active, &reason, &current_request_meta()).await
 }
+
+/// One key figure of the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+    pub note: Option<String>,
+}
+
+/// The dashboard over a date range (UTC days).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub from: String,
+    pub to: String,
+    pub figures: Vec<Figure>,
+    pub charts: Vec<crate::components::chart::ChartData>,
+}
+
+/// `GET /api/admin_dashboard?query=from=…&to=…`: figures and charts.
+#[server(prefix = "/api", endpoint = "admin_dashboard", input = leptos::server_fn::codec::GetUrl)]
+pub async fn admin_dashboard(query: String) -> Result<Dashboard, AppError> {
+    use crate::server::auth::session::require_admin;
+    use crate::server::services::admin_reports;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let admin = require_admin(&state).await?;
+    admin_reports::dashboard(&state, admin, &query).await
+}
+
+/// One consultation in the administrators' list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsultationLine {
+    pub id: Uuid,
+    pub when: String,
+    pub status: String,
+    pub kind: String,
+    pub patient: String,
+    pub patient_email: String,
+    pub doctor: String,
+    pub payment: Option<String>,
+    pub payment_id: Option<Uuid>,
+}
+
+/// `GET /api/admin_consultations?query=status=…&q=…&from=…&to=…`.
+#[server(prefix = "/api", endpoint = "admin_consultations", input = leptos::server_fn::codec::GetUrl)]
+pub async fn admin_consultations(query: String) -> Result<Vec<ConsultationLine>, AppError> {
+    use crate::server::auth::session::require_admin;
+    use crate::server::services::admin_reports;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let admin = require_admin(&state).await?;
+    admin_reports::consultations(&state, admin, &query).await
+}
+
+/// One payment in the administrators' list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentLine {
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    pub created: String,
+    pub paid: String,
+    pub amount: String,
+    pub refunded: String,
+    /// What may still be refunded, as a plain decimal ("0.00" when nothing).
+    pub refundable: String,
+    pub currency: String,
+    pub status: String,
+    pub method: String,
+    pub patient: String,
+    pub patient_email: String,
+    pub doctor: String,
+}
+
+/// `GET /api/admin_payments?query=status=…&currency=…&q=…&from=…&to=…`.
+#[server(prefix = "/api", endpoint = "admin_payments", input = leptos::server_fn::codec::GetUrl)]
+pub async fn admin_payments(query: String) -> Result<Vec<PaymentLine>, AppError> {
+    use crate::server::auth::session::require_admin;
+    use crate::server::services::admin_reports;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let admin = require_admin(&state).await?;
+    admin_reports::payments(&state, admin, &query).await
+}
+
+/// `POST /api/admin_refund`: refunds part or all of a payment through its
+/// gateway; the reason goes into the audit trail. Answers what was refunded.
+#[server(prefix = "/api", endpoint = "admin_refund")]
+pub async fn admin_refund(payment_id: Uuid, amount: String, reason: String) -> Result<String, AppError> {
+    use crate::server::auth::session::{current_request_meta, require_admin};
+    use crate::server::services::payments;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let admin = require_admin(&state).await?;
+    payments::admin_refund(&state, admin, payment_id, &amount, &reason, &current_request_meta()).await
+}
+
+/// One row of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLine {
+    pub id: Uuid,
+    pub at: String,
+    pub user_id: Option<Uuid>,
+    pub user: String,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<Uuid>,
+    pub details: String,
+    pub ip: String,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub rows: Vec<AuditLine>,
+    /// The `before` value of the next (older) page, if there is one.
+    pub next: Option<String>,
+    /// The filter as a query string, for the next page and the CSV export.
+    pub query: String,
+}
+
+/// `GET /api/admin_audit?query=user=…&action=…&resource_type=…&resource_id=…&from=…&to=…&before=…`.
+#[server(prefix = "/api", endpoint = "admin_audit", input = leptos::server_fn::codec::GetUrl)]
+pub async fn admin_audit(query: String) -> Result<AuditPage, AppError> {
+    use crate::server::auth::session::require_admin;
+    use crate::server::services::admin_reports;
+    use crate::server::state::AppState;
+    let state = AppState::current()?;
+    let admin = require_admin(&state).await?;
+    admin_reports::audit_page(&state, admin, &query).await
+}

@@ -40,8 +40,11 @@ pub fn TextField(
     /// The initial value (kept when the form is sent and refused).
     #[prop(optional, into)]
     value: Option<String>,
+    /// The element id when the same form appears more than once on a page.
+    #[prop(optional, into)]
+    id: Option<String>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.unwrap_or_else(|| format!("field-{name}"));
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let described_by = described_by(&id, hint.is_some(), errors);

@@ -99,6 +99,9 @@ fn AccountLinks() -> impl IntoView {
                             <li><A href="/doctor/availability">"Availability"</A></li>
                         })}
                         {(user.role == Role::Admin).then(|| view! {
+                            <li><A href="/admin">"Dashboard"</A></li>
+                            <li><A href="/admin/payments">"Payments"</A></li>
+                            <li><A href="/admin/audit">"Audit"</A></li>
                             <li><A href="/admin/users">"Users"</A></li>
                             <li><A href="/admin/doctors">"Verify doctors"</A></li>
                         })}

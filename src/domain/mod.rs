@@ -1,6 +1,7 @@
 //! Shared, pure, WebAssembly-safe domain types. Both builds use them: the
 //! browser validates a form with the same rules the server enforces.
 
+pub mod admin_filter;
 pub mod device;
 pub mod doctor;
 pub mod email;

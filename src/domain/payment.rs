@@ -105,6 +105,26 @@ pub fn refund_for_cancellation(
     share.round_dp_with_strategy(digits, RoundingStrategy::ToZero)
 }
 
+/// The amount an administrator typed for a refund, checked against what can
+/// still be refunded (`refundable`, in a currency of `digits` decimals).
+pub fn parse_refund_amount(input: &str, digits: u32, refundable: Decimal) -> Result<Decimal, String> {
+    let amount: Decimal =
+        input.trim().parse().map_err(|_| "Write the amount as a number, such as 12.50.".to_string())?;
+    if amount <= Decimal::ZERO {
+        return Err("Refund more than zero.".into());
+    }
+    if amount.normalize().scale() > digits {
+        return Err(match digits {
+            0 => "This currency has no decimal places.".to_string(),
+            d => format!("This currency has {d} decimal places at most."),
+        });
+    }
+    if amount > refundable {
+        return Err(format!("At most {refundable} can still be refunded."));
+    }
+    Ok(amount)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +144,20 @@ mod tests {
         assert!(errors.contains_key("cvc"));
         assert!(parse_card("4242424242424242", "13/30", "123", (2026, 11)).unwrap_err().contains_key("expiry"));
         assert!(parse_card("4242424242424242", "11/26", "123", (2026, 11)).is_ok(), "valid through its month");
+    }
+
+    #[test]
+    fn a_refund_amount_is_exact_positive_and_within_what_remains() {
+        let left = Decimal::new(4000, 2); // 40.00
+        assert_eq!(parse_refund_amount(" 12.5 ", 2, left), Ok(Decimal::new(125, 1)));
+        assert_eq!(parse_refund_amount("40.00", 2, left), Ok(left));
+        assert_eq!(parse_refund_amount("40.01", 2, left), Err("At most 40.00 can still be refunded.".into()));
+        assert!(parse_refund_amount("0", 2, left).is_err());
+        assert!(parse_refund_amount("-5", 2, left).is_err());
+        assert!(parse_refund_amount("ten", 2, left).unwrap_err().contains("number"));
+        assert!(parse_refund_amount("1.005", 2, left).unwrap_err().contains("2 decimal places"));
+        assert!(parse_refund_amount("1.5", 0, Decimal::from(3000)).unwrap_err().contains("no decimal"));
+        assert_eq!(parse_refund_amount("1.50", 1, left), Ok(Decimal::new(15, 1)), "trailing zeros are not precision");
     }
 
     #[test]

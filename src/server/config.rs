@@ -22,6 +22,8 @@ pub struct Settings {
     pub booking: BookingSettings,
     pub payments: PaymentSettings,
     pub room: RoomSettings,
+    pub audit: AuditSettings,
+    pub archive: ArchiveSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -145,6 +147,23 @@ impl RoomSettings {
     }
 }
 
+/// The audit trail's retention (see `services::audit_seal`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    /// Monthly partitions older than this many months (and fully sealed)
+    /// leave the live table for the `audit_archive` schema; at least 72.
+    pub retention_months: u32,
+}
+
+/// When finished consultations and their prescriptions move to the archive
+/// (see `services::archive`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ArchiveSettings {
+    /// Finished consultations scheduled more than this many months ago are
+    /// archived; at least 1.
+    pub after_months: u32,
+}
+
 /// A value that must never be printed: `Debug` shows `[redacted]`.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -245,6 +264,20 @@ impl Settings {
                  TELEHEALTH__PAYMENTS__STRIPE_WEBHOOK_SECRET"
                     .into(),
             ));
+        }
+        if self.audit.retention_months < crate::server::services::audit_seal::MIN_RETENTION_MONTHS {
+            return Err(SettingsError::Invalid(format!(
+                "audit.retention_months must be at least {} (six years), got {}",
+                crate::server::services::audit_seal::MIN_RETENTION_MONTHS,
+                self.audit.retention_months
+            )));
+        }
+        if self.archive.after_months < 1 {
+            return Err(SettingsError::Invalid(format!(
+                "archive.after_months must be at least 1 (records are archived a month after their time at the \
+                 earliest), got {}",
+                self.archive.after_months
+            )));
         }
         if production && self.demo.seed {
             return Err(SettingsError::Invalid("demo.seed must be false in production".into()));
@@ -352,6 +385,24 @@ mod tests {
         let printed = format!("{s:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    fn audit_retention_is_at_least_six_years() {
+        assert_eq!(Settings::load_from(&env(&[])).unwrap().audit.retention_months, 84);
+        let s = Settings::load_from(&env(&[("TELEHEALTH__AUDIT__RETENTION_MONTHS", "72")])).unwrap();
+        assert_eq!(s.audit.retention_months, 72);
+        let err = Settings::load_from(&env(&[("TELEHEALTH__AUDIT__RETENTION_MONTHS", "71")])).unwrap_err();
+        assert!(err.to_string().contains("audit.retention_months must be at least 72"), "{err}");
+    }
+
+    #[test]
+    fn archival_is_after_24_months_by_default_and_never_after_zero() {
+        assert_eq!(Settings::load_from(&env(&[])).unwrap().archive.after_months, 24);
+        let s = Settings::load_from(&env(&[("TELEHEALTH__ARCHIVE__AFTER_MONTHS", "1")])).unwrap();
+        assert_eq!(s.archive.after_months, 1);
+        let err = Settings::load_from(&env(&[("TELEHEALTH__ARCHIVE__AFTER_MONTHS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("archive.after_months must be at least 1"), "{err}");
     }
 
     #[test]

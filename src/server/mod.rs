@@ -5,6 +5,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod fhir;
 pub mod http;
 pub mod integrations;
 pub mod password;

@@ -189,6 +189,9 @@ fn router(state: AppState) -> Router {
         .route("/webhooks/stripe", axum::routing::post(http::webhooks::stripe))
         .route("/ws/consultations/{id}", get(http::room_ws::room_socket))
         .route("/prescriptions/{id}/pdf", get(http::documents::prescription_pdf))
+        .route("/account/export.json", get(http::export::export_json))
+        .route("/account/export.fhir.json", get(http::export::export_fhir))
+        .route("/admin/audit.csv", get(http::audit_export::audit_csv))
         .leptos_routes_with_context(&state, routes, context.clone(), shell_fn)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell));
     http::with_layers(app, &state).with_state(state)

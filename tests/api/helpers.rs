@@ -444,3 +444,130 @@ pub fn app_state(app: &TestApp) -> telehealth::server::state::AppState {
         settings: Arc::new(settings),
     }
 }
+
+// --- people and visits made through the real flows (data rights, and any test) ------
+
+/// Signs up with this role and name (email then confirmed, as by the link)
+/// and signs in on a browser of its own; returns the browser and the user id.
+pub async fn signed_up_and_in(
+    app: &TestApp,
+    email: &str,
+    (first, last): (&str, &str),
+    role: &str,
+) -> (reqwest::Client, Uuid) {
+    let body = form(&[
+        ("email", email),
+        ("password", PASSWORD),
+        ("first_name", first),
+        ("last_name", last),
+        ("timezone", "Europe/Lisbon"),
+        ("role", role),
+    ]);
+    let res = app.post_form("/api/sign_up", &body).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    sqlx::query("UPDATE users SET is_email_verified = true WHERE lower(email) = lower($1)")
+        .bind(email)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let res = app.post_form_as(&client, "/api/sign_in", &form(&[("email", email), ("password", PASSWORD)])).await;
+    assert_eq!(res.status(), 200, "{email}: {}", res.text().await.unwrap());
+    (client, user_id(app, email).await)
+}
+
+/// An approved doctor (Cardiology, GBP 60, video and audio), open every day
+/// around the clock (UTC) with 30-minute slots and an hour's notice, signed
+/// in: the browser, the user id and the doctors.id.
+pub async fn bookable_doctor(app: &TestApp, email: &str, name: (&str, &str)) -> (reqwest::Client, Uuid, Uuid) {
+    let (client, user_id) = signed_up_and_in(app, email, name, "doctor").await;
+    let doctor_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified,
+                              verification_status, reviewed_at, license_expires_on, languages, consultation_types,
+                              slot_minutes, buffer_minutes, min_notice_minutes, booking_horizon_days)
+         VALUES ($1, $2, 'Cardiology', 60.00, 'GBP', true, 'approved', now(), current_date + 365, '{en}',
+                 '{video,audio}', 30, 0, 60, 60)
+         RETURNING id",
+    )
+    .bind(user_id)
+    .bind(format!("GMC-{}", Uuid::new_v4().simple()))
+    .fetch_one(&app.pool)
+    .await
+    .expect("insert doctor");
+    sqlx::query(
+        "INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone)
+         SELECT $1, d, '00:00'::time, '24:00'::time, 'UTC' FROM generate_series(0, 6) AS d",
+    )
+    .bind(doctor_id)
+    .execute(&app.pool)
+    .await
+    .expect("insert windows");
+    (client, user_id, doctor_id)
+}
+
+/// The first half-hour slot at least `hours` from now.
+pub fn half_hour_slot_in(hours: i64) -> chrono::DateTime<chrono::Utc> {
+    let t = chrono::Utc::now() + chrono::Duration::hours(hours);
+    chrono::DateTime::from_timestamp((t.timestamp().div_euclid(1800) + 1) * 1800, 0).unwrap()
+}
+
+/// Books a video consultation at `start` with these symptoms and pays it
+/// with the sandbox's success card; returns its id.
+pub async fn book_and_pay(
+    app: &TestApp,
+    patient: &reqwest::Client,
+    doctor_id: Uuid,
+    start: chrono::DateTime<chrono::Utc>,
+    symptoms: &str,
+) -> Uuid {
+    use chrono::Datelike;
+    let body = form(&[
+        ("doctor_id", &doctor_id.to_string()),
+        ("starts_at", &start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        ("consultation_type", "video"),
+        ("symptoms", symptoms),
+        ("booking_key", &Uuid::new_v4().to_string()),
+    ]);
+    let (status, booked) = post_answer(app, patient, "/api/book_consultation", &body).await;
+    assert_eq!(status, 200, "{booked}");
+    let id: Uuid = booked.as_str().expect("the consultation's id").parse().unwrap();
+    let expiry = format!("12/{:02}", (chrono::Utc::now().year() + 3) % 100);
+    let body = form(&[
+        ("consultation_id", &id.to_string()),
+        ("card_number", "4242 4242 4242 4242"),
+        ("expiry", &expiry),
+        ("cvc", "123"),
+    ]);
+    let (status, paid) = post_answer(app, patient, "/api/pay_consultation", &body).await;
+    assert_eq!(status, 200, "{paid}");
+    id
+}
+
+/// Fixture: the consultation now starts `from_now` minutes from now and lasts 30 minutes.
+pub async fn move_consultation(app: &TestApp, id: Uuid, from_now: i32) {
+    sqlx::query(
+        "UPDATE consultations SET scheduled_at = now() + make_interval(mins => $2),
+                                  scheduled_end_at = now() + make_interval(mins => $2 + 30)
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(from_now)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+/// A JSON POST (server functions with the JSON codec): the status and the
+/// JSON body (or the text, when it is not JSON).
+pub async fn post_json_answer(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = client.post(format!("{}{}", app.address, path)).json(body).send().await.expect("request sent");
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}

@@ -9,8 +9,12 @@
 
 mod helpers;
 
+mod admin;
+mod archive;
+mod audit_seal;
 mod auth;
 mod booking;
+mod data_rights;
 mod demo_data;
 mod doctors;
 mod email_verification;

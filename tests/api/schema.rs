@@ -149,6 +149,9 @@ async fn every_table_with_updated_at_has_the_trigger() {
     let missing: Vec<String> = sqlx::query_scalar(
         "SELECT c.table_name::text FROM information_schema.columns c
          WHERE c.table_schema = 'public' AND c.column_name = 'updated_at'
+           AND EXISTS (SELECT 1 FROM information_schema.tables tb
+                       WHERE tb.table_schema = c.table_schema AND tb.table_name = c.table_name
+                         AND tb.table_type = 'BASE TABLE')
            AND NOT EXISTS (SELECT 1 FROM information_schema.triggers t
                            WHERE t.event_object_table = c.table_name AND t.action_statement LIKE '%set_updated_at%')
            AND c.table_name NOT LIKE '\\_%'",

@@ -22,6 +22,7 @@ fn ProfileEditor() -> impl IntoView {
     view! {
         <section class="stack narrow">
             <h1>"Your profile"</h1>
+            <p><a href="/account/data">"Your data: download your records or delete your account"</a></p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match profile.await {

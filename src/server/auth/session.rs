@@ -201,7 +201,15 @@ pub fn require_role(role: Role) -> Result<CurrentUser, AppError> {
 /// A signed-in administrator who has two-step verification on (403
 /// `MfaRequired` until they set it up).
 pub async fn require_admin(state: &AppState) -> Result<CurrentUser, AppError> {
-    let user = require_role(Role::Admin)?;
+    ensure_admin(state, require_role(Role::Admin)?).await
+}
+
+/// `user`, if they are an administrator with two-step verification on (for
+/// plain HTTP handlers, which have the user from the session middleware).
+pub async fn ensure_admin(state: &AppState, user: CurrentUser) -> Result<CurrentUser, AppError> {
+    if user.role != Role::Admin {
+        return Err(AppError::Forbidden);
+    }
     let mut conn = state.pool.acquire().await?;
     if !crate::server::db::users::mfa_enabled(&mut conn, user.user_id).await? {
         return Err(AppError::MfaRequired);

@@ -287,19 +287,23 @@ pub struct ConsultationRow {
     pub transaction_id: Option<String>,
 }
 
+/// `$from` is `consultations` (live rows, which use cases lock and change)
+/// or `all_consultations` (live and archived: the lists of what was).
 macro_rules! consultation_query {
-    ($where:literal, $($arg:expr),*) => {
+    ($from:literal, $where:literal, $($arg:expr),*) => {
         sqlx::query_as!(
             ConsultationRow,
-            r#"SELECT c.id, c.patient_id, c.doctor_id, d.user_id AS doctor_user_id,
+            r#"SELECT c.id AS "id!", c.patient_id AS "patient_id!", c.doctor_id AS "doctor_id!",
+                      d.user_id AS doctor_user_id,
                       dp.first_name AS doctor_first_name, dp.last_name AS doctor_last_name, d.specialization,
                       pp.first_name AS patient_first_name, pp.last_name AS patient_last_name,
                       pu.email AS patient_email, du.email AS doctor_email,
-                      c.scheduled_at, c.scheduled_end_at, c.status AS "status!", c.consultation_type AS "consultation_type!",
+                      c.scheduled_at AS "scheduled_at!", c.scheduled_end_at AS "scheduled_end_at!",
+                      c.status AS "status!", c.consultation_type AS "consultation_type!",
                       c.symptoms, c.hold_expires_at,
                       p.id AS payment_id, p.amount, p.currency AS "currency!", p.status AS "payment_status!",
                       p.refunded_amount, p.transaction_id
-               FROM consultations c
+               FROM "# + $from + r#" c
                JOIN payments p ON p.consultation_id = c.id
                JOIN doctors d ON d.id = c.doctor_id
                JOIN profiles dp ON dp.user_id = d.user_id
@@ -314,15 +318,18 @@ macro_rules! consultation_query {
 
 /// One consultation, locked for the use case that changes it.
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<ConsultationRow>, sqlx::Error> {
-    consultation_query!("WHERE c.id = $1 FOR UPDATE OF c, p", id).fetch_optional(conn).await
+    consultation_query!("consultations", "WHERE c.id = $1 FOR UPDATE OF c, p", id).fetch_optional(conn).await
 }
 
-/// A patient's consultations, soonest first.
+/// A patient's consultations, soonest first (archived ones included).
 pub async fn of_patient(conn: &mut PgConnection, patient_id: Uuid) -> Result<Vec<ConsultationRow>, sqlx::Error> {
-    consultation_query!("WHERE c.patient_id = $1 ORDER BY c.scheduled_at", patient_id).fetch_all(conn).await
+    consultation_query!("all_consultations", "WHERE c.patient_id = $1 ORDER BY c.scheduled_at", patient_id)
+        .fetch_all(conn)
+        .await
 }
 
-/// A doctor's consultations starting in [from, to), not released holds.
+/// A doctor's consultations starting in [from, to), not released holds
+/// (archived ones included).
 pub async fn of_doctor(
     conn: &mut PgConnection,
     doctor_id: Uuid,
@@ -330,6 +337,7 @@ pub async fn of_doctor(
     to: DateTime<Utc>,
 ) -> Result<Vec<ConsultationRow>, sqlx::Error> {
     consultation_query!(
+        "all_consultations",
         "WHERE c.doctor_id = $1 AND c.scheduled_at >= $2 AND c.scheduled_at < $3
            AND coalesce(c.cancellation_reason, '') <> 'hold_expired'
          ORDER BY c.scheduled_at",
@@ -425,7 +433,7 @@ pub async fn claim_reminders(
 
 /// Consultations by id (for reminders), with both parties.
 pub async fn by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<ConsultationRow>, sqlx::Error> {
-    consultation_query!("WHERE c.id = ANY($1) ORDER BY c.scheduled_at", ids).fetch_all(conn).await
+    consultation_query!("consultations", "WHERE c.id = ANY($1) ORDER BY c.scheduled_at", ids).fetch_all(conn).await
 }
 
 /// Records a gateway event; false when it was already processed (a replay).

@@ -2,8 +2,11 @@
 //! an executor (usually the request's transaction) so a use case composes them
 //! inside one transaction.
 
+pub mod admin;
 pub mod audit;
+pub mod audit_seals;
 pub mod consultations;
+pub mod data_rights;
 pub mod demo;
 pub mod doctors;
 pub mod email_tokens;

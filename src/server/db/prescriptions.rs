@@ -32,19 +32,22 @@ pub struct PrescriptionRow {
     pub consultation_at: DateTime<Utc>,
 }
 
+/// Reads live and archived prescriptions alike (every read here is of what
+/// was issued; `issue` and `claim_follow_ups` write the live table only).
 macro_rules! prescription_query {
     ($tail:literal, $($arg:expr),*) => {
         sqlx::query_as!(
             PrescriptionRow,
-            r#"SELECT r.id, r.consultation_id, r.patient_id, r.doctor_id,
-                      r.medications AS "medications: Json<Vec<Medication>>", r.instructions, r.follow_up_date,
-                      r.is_active, r.version, r.supersedes_id, r.created_at,
+            r#"SELECT r.id AS "id!", r.consultation_id AS "consultation_id!", r.patient_id AS "patient_id!",
+                      r.doctor_id AS "doctor_id!", r.medications AS "medications!: Json<Vec<Medication>>",
+                      r.instructions, r.follow_up_date, r.is_active AS "is_active!", r.version AS "version!",
+                      r.supersedes_id, r.created_at AS "created_at!",
                       dp.first_name AS doctor_first_name, dp.last_name AS doctor_last_name, d.specialization,
                       d.license_number, pp.first_name AS patient_first_name, pp.last_name AS patient_last_name,
                       pp.date_of_birth AS patient_born, pu.email AS patient_email,
-                      c.scheduled_at AS consultation_at
-               FROM prescriptions r
-               JOIN consultations c ON c.id = r.consultation_id
+                      c.scheduled_at AS "consultation_at!"
+               FROM all_prescriptions r
+               JOIN all_consultations c ON c.id = r.consultation_id
                JOIN doctors d ON d.id = r.doctor_id
                JOIN profiles dp ON dp.user_id = d.user_id
                JOIN profiles pp ON pp.user_id = r.patient_id
@@ -128,6 +131,7 @@ pub async fn claim_follow_ups(conn: &mut PgConnection, date: NaiveDate) -> Resul
     sqlx::query_scalar!(
         "UPDATE prescriptions SET follow_up_reminded_at = now()
          WHERE is_active AND follow_up_reminded_at IS NULL AND follow_up_date <= $1 AND follow_up_date >= $1 - 1
+           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = prescriptions.patient_id AND u.deleted_at IS NOT NULL)
          RETURNING id",
         date
     )

@@ -32,20 +32,26 @@ pub struct RecordRow {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub duration_minutes: Option<i32>,
+    /// Moved to the archive: readable, never changed.
+    pub archived: bool,
 }
 
+/// `$from` is `consultations` (live: use cases lock and change it) or
+/// `all_consultations` (live and archived, read only); `$archived` says which.
 macro_rules! record_query {
-    ($tail:literal, $($arg:expr),*) => {
+    ($from:literal, $archived:literal, $tail:literal, $($arg:expr),*) => {
         sqlx::query_as!(
             RecordRow,
-            r#"SELECT c.id, c.patient_id, c.doctor_id, d.user_id AS doctor_user_id,
+            r#"SELECT c.id AS "id!", c.patient_id AS "patient_id!", c.doctor_id AS "doctor_id!",
+                      d.user_id AS doctor_user_id,
                       dp.first_name AS doctor_first_name, dp.last_name AS doctor_last_name, d.specialization,
                       d.license_number, pp.first_name AS patient_first_name, pp.last_name AS patient_last_name,
                       pu.email AS patient_email, pp.date_of_birth AS patient_born,
-                      c.scheduled_at, c.scheduled_end_at, c.status AS "status!",
-                      c.consultation_type AS "consultation_type!", c.symptoms, c.diagnosis, c.notes,
-                      c.notes_version, c.notes_updated_at, c.started_at, c.ended_at, c.duration_minutes
-               FROM consultations c
+                      c.scheduled_at AS "scheduled_at!", c.scheduled_end_at AS "scheduled_end_at!",
+                      c.status AS "status!", c.consultation_type AS "consultation_type!", c.symptoms, c.diagnosis,
+                      c.notes, c.notes_version AS "notes_version!", c.notes_updated_at, c.started_at, c.ended_at,
+                      c.duration_minutes, "# + $archived + r#" AS "archived!"
+               FROM "# + $from + r#" c
                JOIN doctors d ON d.id = c.doctor_id
                JOIN profiles dp ON dp.user_id = d.user_id
                JOIN profiles pp ON pp.user_id = c.patient_id
@@ -56,13 +62,15 @@ macro_rules! record_query {
     };
 }
 
+/// The record to read, live or archived (`archived` says which).
 pub async fn record(conn: &mut PgConnection, id: Uuid) -> Result<Option<RecordRow>, sqlx::Error> {
-    record_query!("", id).fetch_optional(conn).await
+    record_query!("all_consultations", "c.archived", "", id).fetch_optional(conn).await
 }
 
-/// The record, locked for the use case that changes it.
+/// The live record, locked for the use case that changes it (None when
+/// archived: [`record`] reads it).
 pub async fn lock_record(conn: &mut PgConnection, id: Uuid) -> Result<Option<RecordRow>, sqlx::Error> {
-    record_query!("FOR UPDATE OF c", id).fetch_optional(conn).await
+    record_query!("consultations", "false", "FOR UPDATE OF c", id).fetch_optional(conn).await
 }
 
 pub async fn start(conn: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> Result<(), sqlx::Error> {

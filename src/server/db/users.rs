@@ -184,7 +184,7 @@ pub struct AdminUserRow {
 
 /// Accounts whose email or name contains `query` (any case), newest first.
 pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> Result<Vec<AdminUserRow>, sqlx::Error> {
-    let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = super::admin::contains_pattern(query);
     sqlx::query_as!(
         AdminUserRow,
         r#"SELECT u.id, u.email, u.role AS "role: Role", p.first_name, p.last_name, u.is_active,

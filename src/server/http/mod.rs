@@ -1,7 +1,9 @@
 //! HTTP plumbing around the app: request ids and tracing, metrics, security
 //! headers, server-function error statuses, timeouts, compression.
 
+pub mod audit_export;
 pub mod documents;
+pub mod export;
 pub mod health;
 pub mod metrics;
 pub mod room_ws;

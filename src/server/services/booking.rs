@@ -518,6 +518,17 @@ pub fn spawn_jobs(state: AppState, every: std::time::Duration) {
                     Ok(n) => tracing::info!(created = n, "audit partitions created ahead"),
                     Err(e) => tracing::warn!(error = %e, "creating audit partitions failed"),
                 }
+                // Sealing and archiving, on a task of their own (the first run may be long).
+                tokio::spawn(crate::server::services::audit_seal::upkeep(
+                    state.pool.clone(),
+                    state.settings.audit.retention_months,
+                ));
+                // Finished consultations past `[archive] after_months` move to the archive.
+                match crate::server::services::archive::archive_old(&state.pool, &state.settings.archive).await {
+                    Ok((0, _)) => {}
+                    Ok((c, p)) => tracing::info!(consultations = c, prescriptions = p, "records archived"),
+                    Err(e) => tracing::warn!(error = %e, "archiving old records failed"),
+                }
             }
             runs += 1;
             match release_expired_holds(&state.pool).await {

@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::consultations::PaymentView;
-use crate::domain::payment::{parse_card, refund_for_cancellation, CancelledBy};
+use crate::domain::payment::{parse_card, parse_refund_amount, refund_for_cancellation, CancelledBy};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::server::auth::session::CurrentUser;
@@ -269,6 +269,62 @@ pub async fn cancel(
                 if by == CancelledBy::Patient { " by the patient" } else { "" },
             ),
             attachment: calendar,
+        })
+        .await;
+    Ok(refunded)
+}
+
+/// An administrator refunds part or all of a payment through its gateway,
+/// with a reason for the audit trail. Answers the amount refunded.
+pub async fn admin_refund(
+    state: &AppState,
+    admin: CurrentUser,
+    payment_id: Uuid,
+    amount: &str,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<String, AppError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::field("reason", "Say why, in at most 500 characters (for the audit trail)."));
+    }
+    let mut tx = db::begin(&state.pool, Some(admin.actor())).await?;
+    let payment = db::admin::lock_payment(&mut tx, payment_id).await?.ok_or(AppError::NotFound)?;
+    if !matches!(payment.status.as_str(), "succeeded" | "partially_refunded") {
+        let state_word = match payment.status.as_str() {
+            "refunded" => "already refunded in full",
+            "failed" => "a payment that failed",
+            _ => "not paid yet",
+        };
+        return Err(AppError::Conflict(format!("Only a completed payment can be refunded; this one is {state_word}.")));
+    }
+    let refundable = payment.amount - payment.refunded_amount;
+    let amount = parse_refund_amount(amount, currency_digits(&payment.currency), refundable)
+        .map_err(|message| AppError::field("amount", message))?;
+    let transaction = payment.transaction_id.as_deref().ok_or(AppError::Internal)?;
+    let receipt = state.payments.refund(transaction, amount, &payment.currency).await.map_err(|e| {
+        tracing::warn!(error = %e, "admin refund failed at the gateway");
+        AppError::Unavailable
+    })?;
+    consultations::record_refund(&mut tx, payment.id, amount).await?;
+    let details = json!({
+        "consultation_id": payment.consultation_id, "amount": amount.to_string(), "currency": payment.currency,
+        "refund_id": receipt.id, "reason": reason, "by": "admin",
+    });
+    let entry = meta.audit("payment.refunded", "payment").by(admin.user_id).on(payment.id).details(details);
+    db::audit::record(&mut tx, &entry).await?;
+    tx.commit().await?;
+    let refunded = money(amount, &payment.currency);
+    state
+        .mailer
+        .notify(Email {
+            to: payment.patient_email,
+            subject: "A refund is on its way".into(),
+            body: format!(
+                "Hello {},\n\nWe have refunded {refunded} of your payment for a consultation.\nIt reaches your card within a few working days.\n\n— Telehealth\n",
+                payment.patient_first_name
+            ),
+            attachment: None,
         })
         .await;
     Ok(refunded)

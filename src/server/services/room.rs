@@ -79,7 +79,8 @@ async fn refuse(
     AppError::NotFound
 }
 
-/// Locks the record for the use case; 404 (audited) unless the viewer is on `side`.
+/// Locks the record for the use case; 404 (audited) unless the viewer is on `side`,
+/// 409 when it is theirs but archived (read-only).
 /// The transaction comes back with the row; on refusal it is rolled back
 /// before the refusal is audited (never two connections held at once).
 async fn lock_as(
@@ -93,6 +94,9 @@ async fn lock_as(
 ) -> Result<(Tx, RecordRow), AppError> {
     match records::lock_record(&mut tx, id).await? {
         Some(row) if side_of(user, &row) == Some(side) => Ok((tx, row)),
+        None if records::record(&mut tx, id).await?.is_some_and(|r| r.archived && side_of(user, &r) == Some(side)) => {
+            Err(AppError::Conflict(crate::server::services::archive::READ_ONLY.into()))
+        }
         _ => {
             drop(tx);
             Err(refuse(state, user, "consultation", id, what, meta).await)
@@ -167,6 +171,9 @@ pub async fn view(state: &AppState, user: CurrentUser, id: Uuid, meta: &RequestM
     let now = Utc::now();
     let rules = state.settings.room.rules();
     let room_state = rules.state(status, row.scheduled_at, row.scheduled_end_at, now);
+    // An archived record is only read: nothing in it can be done any more.
+    let room_state = if row.archived { RoomState::Closed } else { room_state };
+    let writable = !row.archived;
     let phase = match room_state {
         RoomState::OpensAt(t) => RoomPhase::NotYetOpen { opens: local(t, tz, "%H:%M on %a %-d %b") },
         RoomState::Waiting => RoomPhase::Waiting,
@@ -181,7 +188,9 @@ pub async fn view(state: &AppState, user: CurrentUser, id: Uuid, meta: &RequestM
     let prescriptions = prescriptions::of_consultation(&mut tx, id).await?;
     let review = records::review_of(&mut tx, id).await?;
     let entry = meta.audit("consultation.viewed", "consultation").by(user.user_id).on(id);
-    let entry = entry.details(json!({ "side": side.as_str(), "notes_included": doctor, "status": row.status }));
+    let entry = entry.details(
+        json!({ "side": side.as_str(), "notes_included": doctor, "status": row.status, "archived": row.archived }),
+    );
     audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
 
@@ -226,7 +235,7 @@ pub async fn view(state: &AppState, user: CurrentUser, id: Uuid, meta: &RequestM
             .collect(),
         messages: messages.iter().map(|m| chat_view(m, &row, tz)).collect(),
         prescriptions: prescriptions.iter().map(|p| prescription_view(p, tz)).collect(),
-        can_review: !doctor && completed && review.is_none(),
+        can_review: writable && !doctor && completed && review.is_none(),
         review: review.map(|r| ReviewView {
             rating: r.rating,
             comment: r.comment,
@@ -236,8 +245,8 @@ pub async fn view(state: &AppState, user: CurrentUser, id: Uuid, meta: &RequestM
         can_start: doctor && may_start,
         can_complete: doctor && status == ConsultationStatus::InProgress,
         can_mark_no_show: doctor && may_start && now >= no_show_from,
-        can_prescribe: doctor && visited,
-        can_add_addendum: doctor && completed,
+        can_prescribe: writable && doctor && visited,
+        can_add_addendum: writable && doctor && completed,
         ice_servers: ice_servers(state),
     })
 }
