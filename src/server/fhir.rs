@@ -167,14 +167,14 @@ fn patient(export: &PatientExport) -> Value {
     if let Some(phone) = &p.phone {
         telecom.push(json!({ "system": "phone", "value": phone, "use": "mobile" }));
     }
-    let has_address = [&p.address, &p.city, &p.state, &p.country, &p.postal_code].iter().any(|f| f.is_some());
+    let has_address = [&p.address, &p.city, &p.state, &p.country, &p.pincode].iter().any(|f| f.is_some());
     let address = has_address.then(|| {
         vec![json!({
             "use": "home",
             "line": p.address.as_ref().map(|a| vec![a]),
             "city": p.city,
             "state": p.state,
-            "postalCode": p.postal_code,
+            "postalCode": p.pincode,
             "country": p.country,
         })]
     });

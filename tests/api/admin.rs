@@ -303,3 +303,31 @@ async fn the_csv_export_streams_the_filtered_rows_and_is_itself_audited() {
     assert!(lines[1].ends_with(r#""{""note"":""=cmd|, \""quoted\""""}""#), "{}", lines[1]);
     assert_eq!(audit_count(&app, "audit.exported").await, 1);
 }
+
+#[tokio::test]
+async fn the_user_search_filters_by_role_and_status_and_refuses_unknown_ones() {
+    let app = spawn_app().await;
+    let admin = admin_with_mfa(&app, "ops@example.com").await;
+    let doctor_user: Uuid = sqlx::query_scalar("SELECT user_id FROM doctors WHERE id = $1")
+        .bind(insert_doctor(&app.pool).await)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (active, gone) = (insert_user(&app.pool, "patient").await, insert_user(&app.pool, "patient").await);
+    sqlx::query("UPDATE users SET is_active = false WHERE id = $1").bind(gone).execute(&app.pool).await.unwrap();
+    let ids = |body: &Value| -> Vec<String> {
+        body.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect()
+    };
+
+    let (status, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=doctor").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), vec![doctor_user.to_string()]);
+    let (_, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=patient&status=deactivated").await;
+    assert_eq!(ids(&body), vec![gone.to_string()]);
+    let (_, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=patient&status=active").await;
+    assert_eq!(ids(&body), vec![active.to_string()]);
+
+    let (status, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=wizard&status=asleep").await;
+    assert_eq!(status, 422);
+    assert!(!field_messages(&body, "role").is_empty() && !field_messages(&body, "status").is_empty());
+}

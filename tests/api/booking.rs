@@ -208,19 +208,7 @@ async fn listed_doctor(
     sign_up(app, email, name, timezone, "doctor").await;
     confirm_email(app, email).await;
     let user_id = user_id(app, email).await;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified,
-                              verification_status, reviewed_at, license_expires_on, languages, consultation_types,
-                              slot_minutes, buffer_minutes, min_notice_minutes, booking_horizon_days)
-         VALUES ($1, $2, 'Cardiology', 60.00, 'GBP', true, 'approved', now(), current_date + 365, '{en}',
-                 '{video,audio}', 30, 0, 60, 60)
-         RETURNING id",
-    )
-    .bind(user_id)
-    .bind(format!("GMC-{}", Uuid::new_v4().simple()))
-    .fetch_one(&app.pool)
-    .await
-    .expect("insert doctor");
+    let id = approved_doctor(&app.pool, user_id).await;
     for (day, start, end) in windows {
         sqlx::query(
             "INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone)

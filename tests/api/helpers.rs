@@ -197,6 +197,24 @@ pub async fn insert_doctor(pool: &PgPool) -> Uuid {
     .expect("insert doctor")
 }
 
+/// Makes `user_id` an approved doctor (Cardiology, GBP 60, video and audio,
+/// 30-minute slots, an hour's notice, 60 days ahead); returns the doctors.id.
+pub async fn approved_doctor(pool: &PgPool, user_id: Uuid) -> Uuid {
+    sqlx::query_scalar(
+        "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified,
+                              verification_status, reviewed_at, license_expires_on, languages, consultation_types,
+                              slot_minutes, buffer_minutes, min_notice_minutes, booking_horizon_days)
+         VALUES ($1, $2, 'Cardiology', 60.00, 'GBP', true, 'approved', now(), current_date + 365, '{en}',
+                 '{video,audio}', 30, 0, 60, 60)
+         RETURNING id",
+    )
+    .bind(user_id)
+    .bind(format!("GMC-{}", Uuid::new_v4().simple()))
+    .fetch_one(pool)
+    .await
+    .expect("insert doctor")
+}
+
 /// Inserts a consultation `[start, start + minutes)` with the given status.
 pub async fn insert_consultation(
     pool: &PgPool,
@@ -482,19 +500,7 @@ pub async fn signed_up_and_in(
 /// in: the browser, the user id and the doctors.id.
 pub async fn bookable_doctor(app: &TestApp, email: &str, name: (&str, &str)) -> (reqwest::Client, Uuid, Uuid) {
     let (client, user_id) = signed_up_and_in(app, email, name, "doctor").await;
-    let doctor_id: Uuid = sqlx::query_scalar(
-        "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified,
-                              verification_status, reviewed_at, license_expires_on, languages, consultation_types,
-                              slot_minutes, buffer_minutes, min_notice_minutes, booking_horizon_days)
-         VALUES ($1, $2, 'Cardiology', 60.00, 'GBP', true, 'approved', now(), current_date + 365, '{en}',
-                 '{video,audio}', 30, 0, 60, 60)
-         RETURNING id",
-    )
-    .bind(user_id)
-    .bind(format!("GMC-{}", Uuid::new_v4().simple()))
-    .fetch_one(&app.pool)
-    .await
-    .expect("insert doctor");
+    let doctor_id = approved_doctor(&app.pool, user_id).await;
     sqlx::query(
         "INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone)
          SELECT $1, d, '00:00'::time, '24:00'::time, 'UTC' FROM generate_series(0, 6) AS d",

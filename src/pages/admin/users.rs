@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
-use leptos_router::hooks::use_query_map;
 
+use super::{filter_errors, query_value, FilterAlert, FilterField, FilterSelect};
 use crate::api::admin::{admin_users, AdminResetMfa, AdminSetActive, UserRow};
 use crate::components::form::{FormAlert, Outcome};
 use crate::components::guard::RequireAdmin;
@@ -18,13 +18,19 @@ pub fn AdminUsersPage() -> impl IntoView {
     }
 }
 
+const ROLES: &[(&str, &str)] = &[("patient", "Patients"), ("doctor", "Doctors"), ("admin", "Administrators")];
+const STATUSES: &[(&str, &str)] =
+    &[("active", "Active"), ("deactivated", "Deactivated"), ("unconfirmed", "Email not confirmed")];
+
 #[component]
 fn UserAdmin() -> impl IntoView {
-    let query = move || use_query_map().read().get("q").unwrap_or_default();
+    let (query, role, status) = (query_value("q"), query_value("role"), query_value("status"));
     let reset = ServerAction::<AdminResetMfa>::new();
     let set_active = ServerAction::<AdminSetActive>::new();
-    let users =
-        Resource::new(move || (query(), reset.version().get(), set_active.version().get()), |(q, _, _)| admin_users(q));
+    let users = Resource::new(
+        move || (query(), role(), status(), reset.version().get(), set_active.version().get()),
+        |(q, role, status, _, _)| admin_users(q, Some(role), Some(status)),
+    );
     let reset_outcome: Outcome<()> = Signal::derive(move || reset.value().get());
     let active_outcome: Outcome<()> = Signal::derive(move || set_active.value().get());
     let done = move || {
@@ -34,42 +40,47 @@ fn UserAdmin() -> impl IntoView {
     view! {
         <section class="stack">
             <h1>"Users"</h1>
-            <Form method="GET" action="/admin/users" attr:class="cluster" attr:role="search">
-                <div class="field">
-                    <label for="user-search">"Email or name"</label>
-                    <input id="user-search" name="q" type="search" value=query/>
-                </div>
-                <button type="submit" class="button">"Search"</button>
-            </Form>
             <FormAlert outcome=reset_outcome/>
             <FormAlert outcome=active_outcome/>
             <p role="status" class="muted">{done}</p>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(list) if list.is_empty() => view! { <p>"No account matches."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <div class="table-wrap">
-                                <table>
-                                    <caption class="visually-hidden">"Accounts"</caption>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Name"</th>
-                                            <th scope="col">"Email"</th>
-                                            <th scope="col">"Role"</th>
-                                            <th scope="col">"Status"</th>
-                                            <th scope="col">"Two-step"</th>
-                                            <th scope="col">"Last sign-in"</th>
-                                            <th scope="col">"Actions"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {list.into_iter().map(|u| view! { <UserLine user=u reset set_active/> }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                    let result = users.await;
+                    let (e_q, e_role, e_status) =
+                        (filter_errors(&result, "q"), filter_errors(&result, "role"), filter_errors(&result, "status"));
+                    view! {
+                        <Form method="GET" action="/admin/users" attr:class="cluster filters" attr:role="search">
+                            <FilterField name="q" label="Email or name" kind="search" value=query() errors=e_q/>
+                            <FilterSelect name="role" label="Role" options=ROLES.to_vec() value=role() errors=e_role/>
+                            <FilterSelect name="status" label="Status" options=STATUSES.to_vec() value=status() errors=e_status/>
+                            <button type="submit" class="button">"Search"</button>
+                        </Form>
+                        <FilterAlert result=result.clone()/>
+                        {match result {
+                            Ok(list) if list.is_empty() => view! { <p>"No account matches."</p> }.into_any(),
+                            Ok(list) => view! {
+                                <div class="table-wrap">
+                                    <table>
+                                        <caption class="visually-hidden">"Accounts"</caption>
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Name"</th>
+                                                <th scope="col">"Email"</th>
+                                                <th scope="col">"Role"</th>
+                                                <th scope="col">"Status"</th>
+                                                <th scope="col">"Two-step"</th>
+                                                <th scope="col">"Last sign-in"</th>
+                                                <th scope="col">"Actions"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {list.into_iter().map(|u| view! { <UserLine user=u reset set_active/> }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any(),
+                            Err(_) => ().into_any(),
+                        }}
                     }
                 })}
             </Transition>

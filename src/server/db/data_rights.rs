@@ -252,7 +252,7 @@ pub async fn addenda_of_patient(conn: &mut PgConnection, patient_id: Uuid) -> Re
     .await
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct PaymentRow {
     pub id: Uuid,
     pub consultation_id: Uuid,
@@ -260,7 +260,9 @@ pub struct PaymentRow {
     pub currency: String,
     pub status: String,
     pub refunded_amount: Decimal,
+    #[serde(rename = "method")]
     pub payment_method: Option<String>,
+    #[serde(rename = "gateway")]
     pub payment_gateway: Option<String>,
     pub transaction_id: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,

@@ -113,8 +113,8 @@ pub async fn password_hash(conn: &mut PgConnection, user_id: Uuid) -> Result<Opt
         .await
 }
 
-/// The personal details of a profile, as stored.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The personal details of a profile, as stored (and as a patient's export shows them).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProfileDetails {
     pub first_name: String,
     pub last_name: String,
@@ -125,6 +125,7 @@ pub struct ProfileDetails {
     pub city: Option<String>,
     pub state: Option<String>,
     pub country: Option<String>,
+    #[serde(rename = "postal_code")]
     pub pincode: Option<String>,
     pub timezone: String,
     pub preferred_language: String,
@@ -182,8 +183,23 @@ pub struct AdminUserRow {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Which accounts the administrators' search keeps, beyond the text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    /// Some(true): active only; Some(false): deactivated only.
+    pub active: Option<bool>,
+    /// Some(false): email not confirmed yet.
+    pub email_verified: Option<bool>,
+}
+
 /// Accounts whose email or name contains `query` (any case), newest first.
-pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> Result<Vec<AdminUserRow>, sqlx::Error> {
+pub async fn search(
+    conn: &mut PgConnection,
+    query: &str,
+    filter: UserFilter,
+    limit: i64,
+) -> Result<Vec<AdminUserRow>, sqlx::Error> {
     let pattern = super::admin::contains_pattern(query);
     sqlx::query_as!(
         AdminUserRow,
@@ -192,10 +208,16 @@ pub async fn search(conn: &mut PgConnection, query: &str, limit: i64) -> Result<
            FROM users u JOIN profiles p ON p.user_id = u.id
            WHERE u.deleted_at IS NULL
              AND (u.email ILIKE $1 OR (p.first_name || ' ' || p.last_name) ILIKE $1)
+             AND ($3::text IS NULL OR u.role = $3)
+             AND ($4::bool IS NULL OR u.is_active = $4)
+             AND ($5::bool IS NULL OR u.is_email_verified = $5)
            ORDER BY u.created_at DESC, u.id
            LIMIT $2"#,
         pattern,
-        limit
+        limit,
+        filter.role.map(|r| r.as_str()),
+        filter.active,
+        filter.email_verified
     )
     .fetch_all(conn)
     .await

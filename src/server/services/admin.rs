@@ -59,18 +59,44 @@ pub async fn create_admin(
     Ok(user_id)
 }
 
-/// Accounts matching a search, for an administrator.
+/// Accounts matching a search, for an administrator: `role` is patient,
+/// doctor or admin; `status` is active, deactivated or unconfirmed.
 pub async fn find_users(
     state: &AppState,
     admin: CurrentUser,
     query: &str,
+    role: Option<&str>,
+    status: Option<&str>,
 ) -> Result<Vec<users::AdminUserRow>, AppError> {
     let query = query.trim();
+    let mut errors = crate::error::FieldErrors::new();
     if query.chars().count() > 200 {
-        return Err(AppError::field("q", "Search with at most 200 characters."));
+        errors.insert("q".into(), vec!["Search with at most 200 characters.".into()]);
+    }
+    let mut filter = users::UserFilter::default();
+    match role.map(str::trim).filter(|r| !r.is_empty()) {
+        None => {}
+        Some(r) => match r.parse::<Role>() {
+            Ok(role) => filter.role = Some(role),
+            Err(_) => {
+                errors.insert("role".into(), vec!["Choose patient, doctor or admin.".into()]);
+            }
+        },
+    }
+    match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => {}
+        Some("active") => filter.active = Some(true),
+        Some("deactivated") => filter.active = Some(false),
+        Some("unconfirmed") => filter.email_verified = Some(false),
+        Some(_) => {
+            errors.insert("status".into(), vec!["Choose active, deactivated or unconfirmed.".into()]);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
     }
     let mut tx = db::begin(&state.pool, Some(admin.actor())).await?;
-    let rows = users::search(&mut tx, query, SEARCH_LIMIT).await?;
+    let rows = users::search(&mut tx, query, filter, SEARCH_LIMIT).await?;
     tx.commit().await?;
     Ok(rows)
 }

@@ -27,7 +27,6 @@
 //!   and for the last active administrator: 409.
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -160,21 +159,8 @@ pub struct ExportAccount {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ExportProfile {
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: Option<String>,
-    pub date_of_birth: Option<chrono::NaiveDate>,
-    pub gender: Option<String>,
-    pub address: Option<String>,
-    pub city: Option<String>,
-    pub state: Option<String>,
-    pub country: Option<String>,
-    pub postal_code: Option<String>,
-    pub timezone: String,
-    pub preferred_language: String,
-}
+/// The profile as stored: names, contact details, birth date, timezone, language.
+pub type ExportProfile = users::ProfileDetails;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportDoctor {
@@ -242,20 +228,8 @@ pub struct ExportPrescription {
     pub follow_up_date: Option<chrono::NaiveDate>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ExportPayment {
-    pub id: Uuid,
-    pub consultation_id: Uuid,
-    pub amount: Decimal,
-    pub currency: String,
-    pub status: String,
-    pub refunded_amount: Decimal,
-    pub method: Option<String>,
-    pub gateway: Option<String>,
-    pub transaction_id: Option<String>,
-    pub paid_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
+/// A payment as stored.
+pub type ExportPayment = queries::PaymentRow;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReview {
@@ -395,20 +369,7 @@ pub async fn export(
             last_sign_in: account.last_login,
             created_at: account.created_at,
         },
-        profile: ExportProfile {
-            first_name: profile.first_name,
-            last_name: profile.last_name,
-            phone: profile.phone,
-            date_of_birth: profile.date_of_birth,
-            gender: profile.gender,
-            address: profile.address,
-            city: profile.city,
-            state: profile.state,
-            country: profile.country,
-            postal_code: profile.pincode,
-            timezone: profile.timezone,
-            preferred_language: profile.preferred_language,
-        },
+        profile,
         consultations,
         prescriptions: prescription_rows
             .into_iter()
@@ -426,22 +387,7 @@ pub async fn export(
                 follow_up_date: p.follow_up_date,
             })
             .collect(),
-        payments: payments
-            .into_iter()
-            .map(|p| ExportPayment {
-                id: p.id,
-                consultation_id: p.consultation_id,
-                amount: p.amount,
-                currency: p.currency,
-                status: p.status,
-                refunded_amount: p.refunded_amount,
-                method: p.payment_method,
-                gateway: p.payment_gateway,
-                transaction_id: p.transaction_id,
-                paid_at: p.paid_at,
-                created_at: p.created_at,
-            })
-            .collect(),
+        payments,
         reviews: reviews
             .into_iter()
             .map(|r| ExportReview {
