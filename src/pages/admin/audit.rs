@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 
-use super::{filter_errors, page_query, query_value, FilterAlert, FilterField};
+use super::{filter_errors, page_query, query_value, AdminTable, FilterAlert, FilterField};
 use crate::api::admin::{admin_audit, AuditLine};
 use crate::components::guard::RequireAdmin;
 
@@ -28,72 +28,57 @@ fn AuditView() -> impl IntoView {
     let resource_id = query_value("resource_id");
     let (from, to) = (query_value("from"), query_value("to"));
     view! {
-        <section class="stack">
-            <h1>"Audit trail"</h1>
-            <p class="muted">"Newest first. Times are UTC. Every entry is sealed into the daily hash chain; "
-                <code>"telehealth audit verify"</code>" proves that none was altered, removed or slipped in."</p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let result = page.await;
-                    let e_user = filter_errors(&result, "user");
-                    let e_action = filter_errors(&result, "action");
-                    let e_resource_type = filter_errors(&result, "resource_type");
-                    let e_resource_id = filter_errors(&result, "resource_id");
-                    let e_from = filter_errors(&result, "from");
-                    let e_to = filter_errors(&result, "to");
-                    view! {
-                        <Form method="GET" action="/admin/audit" attr:class="cluster filters" attr:role="search">
-                            <FilterField name="user" label="Account (email or id)" value=user() errors=e_user.clone()/>
-                            <FilterField name="action" label="Action" value=action() errors=e_action.clone()/>
-                            <FilterField name="resource_type" label="Resource type" value=resource_type() errors=e_resource_type.clone()/>
-                            <FilterField name="resource_id" label="Resource id" value=resource_id() errors=e_resource_id.clone()/>
-                            <FilterField name="from" label="From" kind="date" value=from() errors=e_from.clone()/>
-                            <FilterField name="to" label="To" kind="date" value=to() errors=e_to.clone()/>
-                            <button type="submit" class="button">"Filter"</button>
-                        </Form>
-                        <FilterAlert result=result.clone()/>
-                        {result.ok().map(|p| {
-                            let csv = format!("/admin/audit.csv?{}", p.query);
-                            let older = p.next.map(|n| {
-                                let sep = if p.query.is_empty() { "" } else { "&" };
-                                format!("/admin/audit?{}{sep}before={n}", p.query)
-                            });
-                            view! {
-                                <p class="cluster">
-                                    <a href=csv download="" rel="external" class="button secondary">"Download these entries as CSV"</a>
-                                </p>
-                                {if p.rows.is_empty() {
-                                    view! { <p>"No entry matches."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <div class="table-wrap">
-                                            <table class="audit">
-                                                <caption class="visually-hidden">"Audit entries"</caption>
-                                                <thead>
-                                                    <tr>
-                                                        <th scope="col">"When"</th>
-                                                        <th scope="col">"Who"</th>
-                                                        <th scope="col">"Action"</th>
-                                                        <th scope="col">"Resource"</th>
-                                                        <th scope="col">"Details"</th>
-                                                        <th scope="col">"From"</th>
-                                                    </tr>
-                                                </thead>
-                                                <tbody>
-                                                    {p.rows.into_iter().map(|row| view! { <AuditRow row/> }).collect_view()}
-                                                </tbody>
-                                            </table>
-                                        </div>
-                                    }.into_any()
-                                }}
-                                {older.map(|href| view! { <p><A href=href>"Older entries"</A></p> })}
-                            }
-                        })}
-                    }
-                })}
-            </Transition>
-        </section>
-    }
+            <section class="stack">
+                <h1>"Audit trail"</h1>
+                <p class="muted">"Newest first. Times are UTC. Every entry is sealed into the daily hash chain; "
+                    <code>"telehealth audit verify"</code>" proves that none was altered, removed or slipped in."</p>
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        let result = page.await;
+                        let e_user = filter_errors(&result, "user");
+                        let e_action = filter_errors(&result, "action");
+                        let e_resource_type = filter_errors(&result, "resource_type");
+                        let e_resource_id = filter_errors(&result, "resource_id");
+                        let e_from = filter_errors(&result, "from");
+                        let e_to = filter_errors(&result, "to");
+                        view! {
+                            <Form method="GET" action="/admin/audit" attr:class="cluster filters" attr:role="search">
+                                <FilterField name="user" label="Account (email or id)" value=user() errors=e_user.clone()/>
+                                <FilterField name="action" label="Action" value=action() errors=e_action.clone()/>
+                                <FilterField name="resource_type" label="Resource type" value=resource_type() errors=e_resource_type.clone()/>
+                                <FilterField name="resource_id" label="Resource id" value=resource_id() errors=e_resource_id.clone()/>
+                                <FilterField name="from" label="From" kind="date" value=from() errors=e_from.clone()/>
+                                <FilterField name="to" label="To" kind="date" value=to() errors=e_to.clone()/>
+                                <button type="submit" class="button">"Filter"</button>
+                            </Form>
+                            <FilterAlert result=result.clone()/>
+                            {result.ok().map(|p| {
+                                let csv = format!("/admin/audit.csv?{}", p.query);
+                                let older = p.next.map(|n| {
+                                    let sep = if p.query.is_empty() { "" } else { "&" };
+                                    format!("/admin/audit?{}{sep}before={n}", p.query)
+                                });
+                                view! {
+                                    <p class="cluster">
+                                        <a href=csv download="" rel="external" class="button secondary">"Download these entries as CSV"</a>
+                                    </p>
+                                    {if p.rows.is_empty() {
+                                        view! { <p>"No entry matches."</p> }.into_any()
+                                    } else {
+                                        view! {
+                                            <AdminTable caption="Audit entries" headers=&["When", "Who", "Action", "Resource", "Details", "From"] class="audit">
+    {p.rows.into_iter().map(|row| view! { <AuditRow row/> }).collect_view()}
+    </AdminTable>
+                                        }.into_any()
+                                    }}
+                                    {older.map(|href| view! { <p><A href=href>"Older entries"</A></p> })}
+                                }
+                            })}
+                        }
+                    })}
+                </Transition>
+            </section>
+        }
 }
 
 #[component]

@@ -88,3 +88,24 @@ pub fn FilterAlert<T: 'static>(result: Result<T, AppError>) -> impl IntoView {
     };
     message.map(|m| view! { <p class="alert error" role="alert">{m}</p> })
 }
+
+/// A table of records: a caption for screen readers, column headings, rows.
+#[component]
+pub fn AdminTable(
+    caption: &'static str,
+    headers: &'static [&'static str],
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class=class>
+                <caption class="visually-hidden">{caption}</caption>
+                <thead>
+                    <tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}

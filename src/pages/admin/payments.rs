@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 
-use super::{filter_errors, page_query, query_value, FilterAlert, FilterField, FilterSelect};
+use super::{filter_errors, page_query, query_value, AdminTable, FilterAlert, FilterField, FilterSelect};
 use crate::api::admin::{admin_payments, AdminRefund, PaymentLine};
 use crate::components::form::{messages_for, FormAlert, Outcome, TextField};
 use crate::components::guard::RequireAdmin;
@@ -36,57 +36,41 @@ fn PaymentList() -> impl IntoView {
     let (status, currency, q, from, to) =
         (query_value("status"), query_value("currency"), query_value("q"), query_value("from"), query_value("to"));
     view! {
-        <section class="stack">
-            <h1>"Payments"</h1>
-            <p role="status" class="alert success" class:hidden=move || done.get().is_none()>{move || done.get()}</p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let result = list.await;
-                    let e_status = filter_errors(&result, "status");
-                    let e_currency = filter_errors(&result, "currency");
-                    let e_q = filter_errors(&result, "q");
-                    let e_from = filter_errors(&result, "from");
-                    let e_to = filter_errors(&result, "to");
-                    view! {
-                        <Form method="GET" action="/admin/payments" attr:class="cluster filters" attr:role="search">
-                            <FilterSelect name="status" label="Status" options=STATUSES.to_vec() value=status() errors=e_status.clone()/>
-                            <FilterField name="currency" label="Currency" value=currency() errors=e_currency.clone()/>
-                            <FilterField name="q" label="Patient or doctor" kind="search" value=q() errors=e_q.clone()/>
-                            <FilterField name="from" label="From" kind="date" value=from() errors=e_from.clone()/>
-                            <FilterField name="to" label="To" kind="date" value=to() errors=e_to.clone()/>
-                            <button type="submit" class="button">"Filter"</button>
-                        </Form>
-                        <FilterAlert result=result.clone()/>
-                        {match result {
-                            Ok(rows) if rows.is_empty() => view! { <p>"No payment matches."</p> }.into_any(),
-                            Ok(rows) => view! {
-                                <div class="table-wrap">
-                                    <table>
-                                        <caption class="visually-hidden">"Payments"</caption>
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Created (UTC)"</th>
-                                                <th scope="col">"Patient"</th>
-                                                <th scope="col">"Doctor"</th>
-                                                <th scope="col">"Amount"</th>
-                                                <th scope="col">"Refunded"</th>
-                                                <th scope="col">"Status"</th>
-                                                <th scope="col">"Actions"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {rows.into_iter().map(|p| view! { <PaymentRow payment=p refunds done/> }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any(),
-                            Err(_) => ().into_any(),
-                        }}
-                    }
-                })}
-            </Transition>
-        </section>
-    }
+            <section class="stack">
+                <h1>"Payments"</h1>
+                <p role="status" class="alert success" class:hidden=move || done.get().is_none()>{move || done.get()}</p>
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        let result = list.await;
+                        let e_status = filter_errors(&result, "status");
+                        let e_currency = filter_errors(&result, "currency");
+                        let e_q = filter_errors(&result, "q");
+                        let e_from = filter_errors(&result, "from");
+                        let e_to = filter_errors(&result, "to");
+                        view! {
+                            <Form method="GET" action="/admin/payments" attr:class="cluster filters" attr:role="search">
+                                <FilterSelect name="status" label="Status" options=STATUSES.to_vec() value=status() errors=e_status.clone()/>
+                                <FilterField name="currency" label="Currency" value=currency() errors=e_currency.clone()/>
+                                <FilterField name="q" label="Patient or doctor" kind="search" value=q() errors=e_q.clone()/>
+                                <FilterField name="from" label="From" kind="date" value=from() errors=e_from.clone()/>
+                                <FilterField name="to" label="To" kind="date" value=to() errors=e_to.clone()/>
+                                <button type="submit" class="button">"Filter"</button>
+                            </Form>
+                            <FilterAlert result=result.clone()/>
+                            {match result {
+                                Ok(rows) if rows.is_empty() => view! { <p>"No payment matches."</p> }.into_any(),
+                                Ok(rows) => view! {
+                                    <AdminTable caption="Payments" headers=&["Created (UTC)", "Patient", "Doctor", "Amount", "Refunded", "Status", "Actions"]>
+    {rows.into_iter().map(|p| view! { <PaymentRow payment=p refunds done/> }).collect_view()}
+    </AdminTable>
+                                }.into_any(),
+                                Err(_) => ().into_any(),
+                            }}
+                        }
+                    })}
+                </Transition>
+            </section>
+        }
 }
 
 #[component]

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 
-use super::{filter_errors, query_value, FilterAlert, FilterField, FilterSelect};
+use super::{filter_errors, query_value, AdminTable, FilterAlert, FilterField, FilterSelect};
 use crate::api::admin::{admin_users, AdminResetMfa, AdminSetActive, UserRow};
 use crate::components::form::{FormAlert, Outcome};
 use crate::components::guard::RequireAdmin;
@@ -38,54 +38,38 @@ fn UserAdmin() -> impl IntoView {
         (ok(reset_outcome.get()) || ok(active_outcome.get())).then_some("Done. The act is in the audit trail.")
     };
     view! {
-        <section class="stack">
-            <h1>"Users"</h1>
-            <FormAlert outcome=reset_outcome/>
-            <FormAlert outcome=active_outcome/>
-            <p role="status" class="muted">{done}</p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let result = users.await;
-                    let (e_q, e_role, e_status) =
-                        (filter_errors(&result, "q"), filter_errors(&result, "role"), filter_errors(&result, "status"));
-                    view! {
-                        <Form method="GET" action="/admin/users" attr:class="cluster filters" attr:role="search">
-                            <FilterField name="q" label="Email or name" kind="search" value=query() errors=e_q/>
-                            <FilterSelect name="role" label="Role" options=ROLES.to_vec() value=role() errors=e_role/>
-                            <FilterSelect name="status" label="Status" options=STATUSES.to_vec() value=status() errors=e_status/>
-                            <button type="submit" class="button">"Search"</button>
-                        </Form>
-                        <FilterAlert result=result.clone()/>
-                        {match result {
-                            Ok(list) if list.is_empty() => view! { <p>"No account matches."</p> }.into_any(),
-                            Ok(list) => view! {
-                                <div class="table-wrap">
-                                    <table>
-                                        <caption class="visually-hidden">"Accounts"</caption>
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Name"</th>
-                                                <th scope="col">"Email"</th>
-                                                <th scope="col">"Role"</th>
-                                                <th scope="col">"Status"</th>
-                                                <th scope="col">"Two-step"</th>
-                                                <th scope="col">"Last sign-in"</th>
-                                                <th scope="col">"Actions"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {list.into_iter().map(|u| view! { <UserLine user=u reset set_active/> }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }.into_any(),
-                            Err(_) => ().into_any(),
-                        }}
-                    }
-                })}
-            </Transition>
-        </section>
-    }
+            <section class="stack">
+                <h1>"Users"</h1>
+                <FormAlert outcome=reset_outcome/>
+                <FormAlert outcome=active_outcome/>
+                <p role="status" class="muted">{done}</p>
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        let result = users.await;
+                        let (e_q, e_role, e_status) =
+                            (filter_errors(&result, "q"), filter_errors(&result, "role"), filter_errors(&result, "status"));
+                        view! {
+                            <Form method="GET" action="/admin/users" attr:class="cluster filters" attr:role="search">
+                                <FilterField name="q" label="Email or name" kind="search" value=query() errors=e_q/>
+                                <FilterSelect name="role" label="Role" options=ROLES.to_vec() value=role() errors=e_role/>
+                                <FilterSelect name="status" label="Status" options=STATUSES.to_vec() value=status() errors=e_status/>
+                                <button type="submit" class="button">"Search"</button>
+                            </Form>
+                            <FilterAlert result=result.clone()/>
+                            {match result {
+                                Ok(list) if list.is_empty() => view! { <p>"No account matches."</p> }.into_any(),
+                                Ok(list) => view! {
+                                    <AdminTable caption="Accounts" headers=&["Name", "Email", "Role", "Status", "Two-step", "Last sign-in", "Actions"]>
+    {list.into_iter().map(|u| view! { <UserLine user=u reset set_active/> }).collect_view()}
+    </AdminTable>
+                                }.into_any(),
+                                Err(_) => ().into_any(),
+                            }}
+                        }
+                    })}
+                </Transition>
+            </section>
+        }
 }
 
 #[component]
