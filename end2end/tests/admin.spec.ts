@@ -30,6 +30,7 @@ test('an administrator with two-step verification sees the charts, refunds a pay
   await main.getByLabel('To', { exact: true }).fill('2026-03-01');
   await main.getByRole('button', { name: 'Show' }).click();
   await expect(main.locator('#filter-to-error')).toHaveText('The end date is before the start date.');
+  await expect(main.getByRole('alert')).toHaveText('Please correct the highlighted filters.');
   await expect(main.getByLabel('From', { exact: true })).toHaveValue('2026-03-10');
   await expectBrowserError(browserErrors, { text: /status of 422/, url: /\/api\/admin_dashboard\?/ });
 

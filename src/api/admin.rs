@@ -22,17 +22,18 @@ pub struct UserRow {
     pub last_login: String,
 }
 
-/// `GET /api/admin_users?q=&role=&status=`: accounts whose email or name
-/// contains `q`, of one role (patient, doctor, admin) and one status
-/// (active, deactivated, unconfirmed) when given.
+/// `GET /api/admin_users?query=q=…&role=…&status=…`: accounts whose email or
+/// name contains `q`, of one role (patient, doctor, admin) and one status
+/// (active, deactivated, unconfirmed) when given. The page hands over its
+/// query string, so an unknown filter is refused like everywhere else.
 #[server(prefix = "/api", endpoint = "admin_users", input = leptos::server_fn::codec::GetUrl)]
-pub async fn admin_users(q: String, role: Option<String>, status: Option<String>) -> Result<Vec<UserRow>, AppError> {
+pub async fn admin_users(query: String) -> Result<Vec<UserRow>, AppError> {
     use crate::server::auth::session::require_admin;
     use crate::server::services::admin;
     use crate::server::state::AppState;
     let state = AppState::current()?;
     let admin = require_admin(&state).await?;
-    let rows = admin::find_users(&state, admin, &q, role.as_deref(), status.as_deref()).await?;
+    let rows = admin::find_users(&state, admin, &query).await?;
     Ok(rows
         .into_iter()
         .map(|r| UserRow {

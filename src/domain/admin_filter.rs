@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-use crate::domain::{ConsultationStatus, PaymentStatus};
+use crate::domain::{ConsultationStatus, PaymentStatus, Role};
 use crate::error::FieldErrors;
 
 /// The longest range the dashboard and the lists accept at once.
@@ -209,6 +209,40 @@ impl PaymentFilter {
     }
 }
 
+/// The administrators' account search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSearch {
+    /// Part of the email or the name ("" for everyone).
+    pub q: String,
+    pub role: Option<Role>,
+    /// "active", "deactivated" or "unconfirmed".
+    pub status: Option<&'static str>,
+}
+
+impl UserSearch {
+    pub const KEYS: &'static [&'static str] = &["q", "role", "status"];
+
+    pub fn parse(pairs: &[(String, String)]) -> Result<UserSearch, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let map = known_pairs(pairs, Self::KEYS, &mut errors);
+        let q = search_text(&map, &mut errors).unwrap_or_default();
+        let role = map.get("role").and_then(|v| {
+            v.parse::<Role>().map_err(|_| add(&mut errors, "role", "Choose patient, doctor or admin.")).ok()
+        });
+        let status = map.get("status").and_then(|v| {
+            ["active", "deactivated", "unconfirmed"].into_iter().find(|s| s == v).or_else(|| {
+                add(&mut errors, "status", "Choose active, deactivated or unconfirmed.");
+                None
+            })
+        });
+        if errors.is_empty() {
+            Ok(UserSearch { q, role, status })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 /// The dashboard's range: `from` and `to`, by default the last 30 days.
 pub fn parse_dashboard_range(pairs: &[(String, String)], today: NaiveDate) -> Result<DateRange, FieldErrors> {
     let mut errors = FieldErrors::new();
@@ -255,6 +289,10 @@ fn known_pairs<'a>(
 ) -> BTreeMap<&'a str, &'a str> {
     let mut map = BTreeMap::new();
     for (key, value) in pairs {
+        // A bare `&` (as some form submissions leave) names nothing.
+        if key.is_empty() && value.is_empty() {
+            continue;
+        }
         if !known.contains(&key.as_str()) {
             let shown: String = key.chars().take(40).collect();
             add(
@@ -357,6 +395,12 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_pair_from_a_stray_ampersand_is_no_filter() {
+        let pairs = vec![(String::new(), String::new()), ("action".to_string(), "payment.refunded".to_string())];
+        assert_eq!(AuditFilter::parse(&pairs).unwrap().action.as_deref(), Some("payment.refunded"));
+    }
+
+    #[test]
     fn an_unknown_filter_is_named_and_the_known_ones_listed() {
         let errors = AuditFilter::parse(&pairs(&[("colour", "red")])).unwrap_err();
         let message = &errors["filter"][0];
@@ -435,6 +479,15 @@ mod tests {
         assert!(errors["to"][0].contains("366"));
         let errors = PaymentFilter::parse(&pairs(&[("status", "stolen"), ("currency", "euro")]), today).unwrap_err();
         assert!(errors.contains_key("status") && errors.contains_key("currency"));
+    }
+
+    #[test]
+    fn the_account_search_knows_its_roles_and_statuses_and_nothing_else() {
+        let found = UserSearch::parse(&pairs(&[("q", "ana"), ("role", "doctor"), ("status", "deactivated")])).unwrap();
+        assert_eq!(found, UserSearch { q: "ana".into(), role: Some(Role::Doctor), status: Some("deactivated") });
+        let errors =
+            UserSearch::parse(&pairs(&[("role", "wizard"), ("status", "asleep"), ("colour", "red")])).unwrap_err();
+        assert!(errors.contains_key("role") && errors.contains_key("status") && errors.contains_key("filter"));
     }
 
     #[test]

@@ -319,15 +319,18 @@ async fn the_user_search_filters_by_role_and_status_and_refuses_unknown_ones() {
         body.as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect()
     };
 
-    let (status, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=doctor").await;
+    let (status, body) = get_answer(&app, &admin, &format!("/api/admin_users{}", q("role=doctor"))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(ids(&body), vec![doctor_user.to_string()]);
-    let (_, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=patient&status=deactivated").await;
+    let (_, body) =
+        get_answer(&app, &admin, &format!("/api/admin_users{}", q("role=patient&status=deactivated"))).await;
     assert_eq!(ids(&body), vec![gone.to_string()]);
-    let (_, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=patient&status=active").await;
+    let (_, body) = get_answer(&app, &admin, &format!("/api/admin_users{}", q("role=patient&status=active"))).await;
     assert_eq!(ids(&body), vec![active.to_string()]);
 
-    let (status, body) = get_answer(&app, &admin, "/api/admin_users?q=&role=wizard&status=asleep").await;
+    let (status, body) =
+        get_answer(&app, &admin, &format!("/api/admin_users{}", q("role=wizard&status=asleep&colour=red"))).await;
     assert_eq!(status, 422);
     assert!(!field_messages(&body, "role").is_empty() && !field_messages(&body, "status").is_empty());
+    assert!(field_messages(&body, "filter")[0].contains("'colour'"));
 }

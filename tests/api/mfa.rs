@@ -275,12 +275,12 @@ async fn renewing_recovery_codes_retires_the_old_ones() {
 async fn an_administrator_without_mfa_is_refused_administration_until_enrolled() {
     let app = spawn_app().await;
     let olga = admin_without_mfa(&app, "olga@example.com").await;
-    let res = olga.get(format!("{}/api/admin_users?q=", app.address)).send().await.unwrap();
+    let res = olga.get(format!("{}/api/admin_users?query=", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("mfa_required"));
     assert_eq!(app.get_json_as(&olga, "/api/mfa_status").await["required"], true);
     enrol_mfa(&app, &olga).await;
-    let res = olga.get(format!("{}/api/admin_users?q=olga", app.address)).send().await.unwrap();
+    let res = olga.get(format!("{}/api/admin_users?query=q%3Dolga", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let rows: serde_json::Value = res.json().await.unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1);
@@ -302,7 +302,7 @@ async fn patients_and_doctors_get_403_from_every_administration_function() {
     let app = spawn_app().await;
     let ana = patient(&app, "ana@example.com").await;
     let target = Uuid::new_v4().to_string();
-    let res = ana.get(format!("{}/api/admin_users?q=", app.address)).send().await.unwrap();
+    let res = ana.get(format!("{}/api/admin_users?query=", app.address)).send().await.unwrap();
     assert_eq!(res.status(), 403);
     for (path, body) in [
         ("/api/admin_reset_mfa", form(&[("user_id", &target), ("reason", "lost phone")])),

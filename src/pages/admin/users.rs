@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
 
-use super::{filter_errors, query_value, AdminTable, FilterAlert, FilterField, FilterSelect};
+use super::{filter_errors, page_query, query_value, AdminTable, FilterAlert, FilterField, FilterSelect};
 use crate::api::admin::{admin_users, AdminResetMfa, AdminSetActive, UserRow};
 use crate::components::form::{FormAlert, Outcome};
 use crate::components::guard::RequireAdmin;
@@ -27,9 +27,10 @@ fn UserAdmin() -> impl IntoView {
     let (query, role, status) = (query_value("q"), query_value("role"), query_value("status"));
     let reset = ServerAction::<AdminResetMfa>::new();
     let set_active = ServerAction::<AdminSetActive>::new();
+    let search = page_query();
     let users = Resource::new(
-        move || (query(), role(), status(), reset.version().get(), set_active.version().get()),
-        |(q, role, status, _, _)| admin_users(q, Some(role), Some(status)),
+        move || (search.get(), reset.version().get(), set_active.version().get()),
+        |(search, _, _)| admin_users(search),
     );
     let reset_outcome: Outcome<()> = Signal::derive(move || reset.value().get());
     let active_outcome: Outcome<()> = Signal::derive(move || set_active.value().get());

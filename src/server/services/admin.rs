@@ -4,6 +4,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::domain::admin_filter::UserSearch;
 use crate::domain::{Email, NewPassword, PersonName, Role};
 use crate::error::AppError;
 use crate::server::auth::session::CurrentUser;
@@ -59,42 +60,25 @@ pub async fn create_admin(
     Ok(user_id)
 }
 
-/// Accounts matching a search, for an administrator: `role` is patient,
-/// doctor or admin; `status` is active, deactivated or unconfirmed.
+/// Accounts matching a search (the page's query string: `q`, `role`,
+/// `status`), for an administrator.
 pub async fn find_users(
     state: &AppState,
     admin: CurrentUser,
     query: &str,
-    role: Option<&str>,
-    status: Option<&str>,
 ) -> Result<Vec<users::AdminUserRow>, AppError> {
-    let query = query.trim();
-    let mut errors = crate::error::FieldErrors::new();
-    if query.chars().count() > 200 {
-        errors.insert("q".into(), vec!["Search with at most 200 characters.".into()]);
-    }
-    let mut filter = users::UserFilter::default();
-    match role.map(str::trim).filter(|r| !r.is_empty()) {
-        None => {}
-        Some(r) => match r.parse::<Role>() {
-            Ok(role) => filter.role = Some(role),
-            Err(_) => {
-                errors.insert("role".into(), vec!["Choose patient, doctor or admin.".into()]);
-            }
+    let search =
+        UserSearch::parse(&crate::server::services::admin_reports::pairs(query)?).map_err(AppError::Validation)?;
+    let filter = users::UserFilter {
+        role: search.role,
+        active: match search.status {
+            Some("active") => Some(true),
+            Some("deactivated") => Some(false),
+            _ => None,
         },
-    }
-    match status.map(str::trim).filter(|s| !s.is_empty()) {
-        None => {}
-        Some("active") => filter.active = Some(true),
-        Some("deactivated") => filter.active = Some(false),
-        Some("unconfirmed") => filter.email_verified = Some(false),
-        Some(_) => {
-            errors.insert("status".into(), vec!["Choose active, deactivated or unconfirmed.".into()]);
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+        email_verified: (search.status == Some("unconfirmed")).then_some(false),
+    };
+    let query = search.q.as_str();
     let mut tx = db::begin(&state.pool, Some(admin.actor())).await?;
     let rows = users::search(&mut tx, query, filter, SEARCH_LIMIT).await?;
     tx.commit().await?;
