@@ -14,6 +14,7 @@ test('an administrator with two-step verification sees the charts, refunds a pay
   await expect(patientPage).toHaveURL(/\/consultations\?paid=/);
   await patientPage.context().close();
 
+  const reason = `The video kept dropping for Maya ${surname}`;
   await newAdmin(page);
   await page.goto('/admin');
   await hydrated(page);
@@ -43,10 +44,10 @@ test('an administrator with two-step verification sees the charts, refunds a pay
   const amount = row.getByLabel('Amount to refund');
   const full = await amount.inputValue();
   await amount.fill('999999');
-  await row.getByLabel('Reason (goes into the audit trail)').fill('The video kept dropping');
+  await row.getByLabel('Reason (goes into the audit trail)').fill(reason);
   await row.getByRole('button', { name: 'Refund', exact: true }).click();
   await expect(row.locator('.field-error')).toContainText(`At most ${full} can still be refunded.`);
-  await expect(row.getByLabel('Reason (goes into the audit trail)')).toHaveValue('The video kept dropping');
+  await expect(row.getByLabel('Reason (goes into the audit trail)')).toHaveValue(reason);
   await expectBrowserError(browserErrors, { text: /status of 422/, url: /\/api\/admin_refund$/ });
   const part = full.includes('.') ? '1.00' : '1';
   await amount.fill(part);
@@ -58,7 +59,7 @@ test('an administrator with two-step verification sees the charts, refunds a pay
   // The act, with its reason, in the audit trail.
   await page.goto('/admin/audit?action=payment.refunded');
   await hydrated(page);
-  const entry = main.getByRole('row', { name: /The video kept dropping/ });
+  const entry = main.getByRole('row', { name: new RegExp(reason) });
   await expect(entry).toContainText('payment.refunded');
   await expect(entry).toContainText('"by":"admin"');
   await expect(entry).toContainText(`"amount":"${part}"`);
