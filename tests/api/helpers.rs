@@ -550,7 +550,8 @@ pub async fn book_and_pay(
     id
 }
 
-/// Fixture: the consultation now starts `from_now` minutes from now and lasts 30 minutes.
+/// Fixture: the consultation now starts `from_now` minutes from now (negative:
+/// in the past) and lasts 30 minutes.
 pub async fn move_consultation(app: &TestApp, id: Uuid, from_now: i32) {
     sqlx::query(
         "UPDATE consultations SET scheduled_at = now() + make_interval(mins => $2),

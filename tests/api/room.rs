@@ -157,26 +157,11 @@ async fn booked_and_paid(app: &TestApp, patient: &Person, doctor: &Doctor, start
     id
 }
 
-/// Fixture: the consultation now starts `from_now` minutes from now (negative:
-/// in the past) and lasts 30 minutes.
-async fn move_to(app: &TestApp, id: Uuid, from_now: i32) {
-    sqlx::query(
-        "UPDATE consultations SET scheduled_at = now() + make_interval(mins => $2),
-                                  scheduled_end_at = now() + make_interval(mins => $2 + 30)
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(from_now)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-}
-
 /// Books and pays a consultation, then moves it to start in 5 minutes (the
 /// room is open).
 async fn open_consultation(app: &TestApp, patient: &Person, doctor: &Doctor) -> Uuid {
     let id = booked_and_paid(app, patient, doctor, slot_in(3)).await;
-    move_to(app, id, 5).await;
+    move_consultation(app, id, 5).await;
     id
 }
 
@@ -496,7 +481,7 @@ async fn a_stranger_gets_404_for_the_room_and_is_audited() {
     assert_eq!(room(&app, &bea, Uuid::new_v4()).await.0, 404);
 
     // The room's WebSocket: 404 for the stranger (audited), even once it is open.
-    move_to(&app, id, 5).await;
+    move_consultation(&app, id, 5).await;
     let denied = audit_count(&app, "consultation.access_denied").await;
     assert_eq!(refused_with(&app.address, &bea, id).await, 404);
     assert_eq!(refused_with(&app.address, &cole.person, id).await, 404);
@@ -518,7 +503,7 @@ async fn the_doctor_starts_the_visit_only_when_the_room_is_open() {
     let id = booked_and_paid(&app, &ana, &hart, slot_in(3)).await;
 
     // An hour ahead: too early, for the visit and for the room's WebSocket.
-    move_to(&app, id, 60).await;
+    move_consultation(&app, id, 60).await;
     let (status, body) = start_visit(&app, &hart.person, id).await;
     let message = conflict(status, &body);
     assert!(message.contains("too early"), "{message}");
@@ -527,7 +512,7 @@ async fn the_doctor_starts_the_visit_only_when_the_room_is_open() {
     assert_eq!(status_of(&app, id).await, "scheduled");
 
     // Five minutes ahead: the room is open.
-    move_to(&app, id, 5).await;
+    move_consultation(&app, id, 5).await;
     let view = room_ok(&app, &hart.person, id).await;
     assert_eq!(view["phase"], "Waiting", "{view}");
     assert_eq!(view["can_start"], true, "{view}");
@@ -1071,8 +1056,8 @@ async fn a_scheduled_visit_nobody_started_becomes_a_no_show_after_the_grace_peri
     let waiting = booked_and_paid(&app, &ana, &hart, slot_in(5)).await;
 
     // Ended an hour ago (past the 15 minutes' grace), and 12 minutes ago (within it).
-    move_to(&app, long_over, -90).await;
-    move_to(&app, in_grace, -42).await;
+    move_consultation(&app, long_over, -90).await;
+    move_consultation(&app, in_grace, -42).await;
     let state = app_state(&app);
     let swept = telehealth::server::services::room::sweep_no_shows(&state).await.expect("the sweep runs");
     assert!(swept <= 1, "{swept}");
@@ -1094,12 +1079,12 @@ async fn a_scheduled_visit_nobody_started_becomes_a_no_show_after_the_grace_peri
     assert_eq!(room_ok(&app, &ana, long_over).await["phase"], "Closed");
 
     // The doctor marks a no-show: not before 10 minutes past the start…
-    move_to(&app, waiting, 5).await;
+    move_consultation(&app, waiting, 5).await;
     let (status, body) = post_answer(&app, &hart.person.client, "/api/mark_no_show", &with_id(waiting)).await;
     let message = conflict(status, &body);
     assert!(message.contains("10 minutes"), "{message}");
     assert_eq!(status_of(&app, waiting).await, "scheduled");
-    move_to(&app, waiting, -11).await;
+    move_consultation(&app, waiting, -11).await;
     assert_eq!(room_ok(&app, &hart.person, waiting).await["can_mark_no_show"], true);
     // …and only the doctor.
     let (status, body) = post_answer(&app, &ana.client, "/api/mark_no_show", &with_id(waiting)).await;
