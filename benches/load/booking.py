@@ -73,6 +73,27 @@ class Client:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
 
+def cpu_seconds(pids):
+    """User + system CPU time of these processes so far (gone ones count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def listener_pid(base):
+    """The process listening on the base URL's port, if this user can see it."""
+    port = urllib.parse.urlparse(base).port or 80
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
+    m = re.search(r"pid=(\d+)", out)
+    return m and m.group(1)
+
+
 def in_parallel(items, clients, work):
     chunks = [items[i::clients] for i in range(clients)]
     threads = [threading.Thread(target=lambda c=c: [work(x) for x in c]) for c in chunks]
@@ -90,6 +111,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--patients", type=int, default=256)
     ap.add_argument("--pgbench-seconds", type=int, default=15)
+    ap.add_argument("--server-pid", help="the server's process id (found from the port otherwise)")
     args = ap.parse_args()
 
     # One real account, then copies of it (same password hash), emails confirmed.
@@ -171,9 +193,16 @@ def main():
             WHERE u.email LIKE 'load.{run}.%'"""))
 
     warmed = stored()
+    # Where the CPU goes: the server's process and the database's backends
+    # serving it (both stay up for the whole run: the server keeps its pool).
+    server_pid = args.server_pid or listener_pid(args.base)
+    backends = psql(args.db, "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()").split()
+    cpu0 = (cpu_seconds([server_pid] if server_pid else []), cpu_seconds(backends))
     out = subprocess.run(["wrk", "-t", str(threads), "-c", str(args.clients), "-d", f"{args.seconds}s",
                           "--latency", "-s", os.path.join(HERE, "booking.lua"), args.base, "--",
                           fixtures.name, str(threads)], check=True, capture_output=True, text=True).stdout
+    cpu1 = (cpu_seconds([server_pid] if server_pid else []), cpu_seconds(backends))
     os.unlink(fixtures.name)
     m = re.search(r"WRK requests=(\d+) seconds=([0-9.]+) non2xx=(\d+) errors=(\d+) p50=(\d+) p95=(\d+) p99=(\d+)",
                   out)
@@ -188,6 +217,9 @@ def main():
     print(f"booking: {requests} requests, {args.clients} clients, {seconds:.1f} s: {rps:.1f} req/s; "
           f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; non-2xx {non2xx}, socket errors {errors}; "
           f"{booked} consultations with payment and audit row")
+    if server_pid:
+        print(f"CPU per booking: server {(cpu1[0] - cpu0[0]) / requests * 1000:.2f} ms, "
+              f"database {(cpu1[1] - cpu0[1]) / requests * 1000:.2f} ms (2 cores shared with wrk)")
     # Requests still in flight when wrk stops are stored but not counted.
     answered = requests - non2xx
     assert answered <= booked <= answered + args.clients, f"{answered} bookings answered 2xx but {booked} stored"

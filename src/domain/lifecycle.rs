@@ -78,10 +78,53 @@ pub fn next(from: S, event: Event) -> Result<S, NotAllowed> {
 /// Whether the status may go from `from` to `to` at all (what the database
 /// trigger allows).
 pub fn may_change(from: S, to: S) -> bool {
-    from == to
-        || [Event::Pay, Event::Cancel, Event::ExpireHold, Event::Start, Event::Complete, Event::NoShow]
-            .into_iter()
-            .any(|e| next(from, e) == Ok(to))
+    from == to || EVENTS.into_iter().any(|e| next(from, e) == Ok(to))
+}
+
+/// Every event, for questions asked of all of them.
+const EVENTS: [Event; 6] = [Event::Pay, Event::Cancel, Event::ExpireHold, Event::Start, Event::Complete, Event::NoShow];
+
+/// Whether nothing can happen to a consultation any more (completed,
+/// cancelled, no-show).
+pub fn is_final(status: S) -> bool {
+    EVENTS.into_iter().all(|e| next(status, e).is_err())
+}
+
+/// Why a consultation cannot be paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayRefused {
+    /// Scheduled, under way or completed: it was paid.
+    AlreadyPaid,
+    /// Cancelled (or a no-show): there is nothing to pay for any more.
+    NoLongerBooked,
+}
+
+/// Whether a consultation may be paid for (the hold aside: see [`is_held`]).
+pub fn may_pay(status: S) -> Result<(), PayRefused> {
+    match next(status, Event::Pay) {
+        Ok(_) => Ok(()),
+        Err(_) if matches!(status, S::Scheduled | S::InProgress | S::Completed) => Err(PayRefused::AlreadyPaid),
+        Err(_) => Err(PayRefused::NoLongerBooked),
+    }
+}
+
+/// Whether the time is still held for the patient at `now`: the
+/// consultation waits for payment and its hold has not run out. A hold that
+/// ran out is released ([`Event::ExpireHold`]), never paid.
+pub fn is_held(status: S, hold_expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    next(status, Event::Pay).is_ok() && hold_expires_at.is_some_and(|t| t > now)
+}
+
+/// Whether the patient or the doctor may cancel at `now`: held or booked,
+/// and not yet begun.
+pub fn may_cancel(status: S, scheduled_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    next(status, Event::Cancel).is_ok() && scheduled_at > now
+}
+
+/// Whether a booking may move to another time at `now`: exactly when it may
+/// still be cancelled (the policy's notice is the caller's).
+pub fn may_move(status: S, scheduled_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    may_cancel(status, scheduled_at, now)
 }
 
 /// When the room may be entered and until when a visit may still start.
@@ -222,5 +265,44 @@ mod tests {
         assert_eq!(duration_minutes(at(10, 0), at(10, 20)), 20);
         assert_eq!(duration_minutes(at(10, 0), at(10, 20) + Duration::seconds(1)), 21);
         assert_eq!(duration_minutes(at(10, 20), at(10, 0)), 1);
+    }
+
+    #[test]
+    fn completed_cancelled_and_no_show_are_the_final_states() {
+        let finals: Vec<S> = S::ALL.iter().copied().filter(|&s| is_final(s)).collect();
+        assert_eq!(finals, vec![S::Completed, S::Cancelled, S::NoShow]);
+    }
+
+    #[test]
+    fn only_a_consultation_waiting_for_payment_may_be_paid_and_the_refusal_says_why() {
+        assert_eq!(may_pay(S::PendingPayment), Ok(()));
+        for paid in [S::Scheduled, S::InProgress, S::Completed] {
+            assert_eq!(may_pay(paid), Err(PayRefused::AlreadyPaid), "{paid}");
+        }
+        for over in [S::Cancelled, S::NoShow] {
+            assert_eq!(may_pay(over), Err(PayRefused::NoLongerBooked), "{over}");
+        }
+    }
+
+    #[test]
+    fn a_hold_lasts_until_its_expiry_and_only_while_waiting_for_payment() {
+        let expiry = Some(at(10, 15));
+        assert!(is_held(S::PendingPayment, expiry, at(10, 14)));
+        assert!(!is_held(S::PendingPayment, expiry, at(10, 15)), "expired at its instant");
+        assert!(!is_held(S::PendingPayment, None, at(10, 0)), "no expiry: nothing is held");
+        assert!(!is_held(S::Scheduled, expiry, at(10, 0)), "paid: no longer a hold");
+        assert!(!is_held(S::Cancelled, expiry, at(10, 0)));
+    }
+
+    #[test]
+    fn held_and_booked_consultations_may_be_cancelled_or_moved_until_they_begin() {
+        let start = at(10, 0);
+        for status in S::ALL.iter().copied() {
+            let open = matches!(status, S::PendingPayment | S::Scheduled);
+            assert_eq!(may_cancel(status, start, at(9, 59)), open, "{status}");
+            assert_eq!(may_move(status, start, at(9, 59)), open, "{status}");
+            assert!(!may_cancel(status, start, at(10, 0)), "{status} at its start");
+            assert!(!may_move(status, start, at(10, 1)), "{status} after its start");
+        }
     }
 }

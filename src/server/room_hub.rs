@@ -6,7 +6,9 @@
 //!
 //! A payload too big for NOTIFY (8000 bytes; an SDP offer can come close)
 //! is parked in the unlogged `room_relay` table and the notification carries
-//! its id.
+//! its id. Row-level security keeps those rows to the room's two parties
+//! (who park them, in their own transactions) and the system (this hub,
+//! which reads and sweeps them in system transactions).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::api::room::ServerEvent;
+use crate::server::db::{self, Actor};
 
 const CHANNEL: &str = "telehealth_room";
 /// NOTIFY's limit is 8000 bytes; keep a margin.
@@ -176,10 +179,12 @@ impl RoomHub {
             let envelope = match serde_json::from_str::<Notice>(notification.payload()) {
                 Ok(Notice::Inline(envelope)) => *envelope,
                 Ok(Notice::Relay { relay }) => {
-                    let mut conn = pool.acquire().await?;
+                    // Every room's payloads, for this instance's connections: the server's own read.
+                    let mut tx = db::begin_system(pool).await?;
                     let text = sqlx::query_scalar!("SELECT payload FROM room_relay WHERE id = $1", relay)
-                        .fetch_optional(&mut *conn)
+                        .fetch_optional(&mut *tx)
                         .await?;
+                    tx.commit().await?;
                     match text.and_then(|t| serde_json::from_str::<Envelope>(&t).ok()) {
                         Some(envelope) => envelope,
                         None => continue,
@@ -192,24 +197,32 @@ impl RoomHub {
             };
             let replies = self.deliver(&envelope);
             if !replies.is_empty() {
-                let mut conn = pool.acquire().await?;
+                // The server answers for its own connections.
+                let mut tx = db::begin_system(pool).await?;
                 for reply in &replies {
-                    send(&mut conn, reply).await?;
+                    send(&mut tx, reply).await?;
                 }
+                tx.commit().await?;
             }
         }
     }
 
-    /// Publishes outside any transaction (presence, typing, signalling).
-    pub async fn broadcast(pool: &PgPool, envelope: &Envelope) -> Result<(), sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        send(&mut conn, envelope).await
+    /// Publishes outside any use case (presence, typing, signalling), as
+    /// `actor`: one of the room's parties, who may park a payload for their
+    /// own room only.
+    pub async fn broadcast(pool: &PgPool, actor: Actor, envelope: &Envelope) -> Result<(), sqlx::Error> {
+        let mut tx = db::begin(pool, Some(actor)).await?;
+        send(&mut tx, envelope).await?;
+        tx.commit().await
     }
 }
 
-/// Forgets parked payloads nobody needs any more.
+/// Forgets parked payloads nobody needs any more (every room's: the system's job).
 pub async fn sweep_relay(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let done =
-        sqlx::query!("DELETE FROM room_relay WHERE created_at < now() - interval '5 minutes'").execute(pool).await?;
+    let mut tx = db::begin_system(pool).await?;
+    let done = sqlx::query!("DELETE FROM room_relay WHERE created_at < now() - interval '5 minutes'")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(done.rows_affected())
 }

@@ -135,10 +135,21 @@ async fn ana(app: &TestApp) -> Person {
 /// Books a video consultation at `start` and pays it with the sandbox's
 /// success card; returns the consultation's id.
 async fn booked_and_paid(app: &TestApp, patient: &Person, doctor: &Doctor, start: DateTime<Utc>) -> Uuid {
+    booked_and_paid_as(app, patient, doctor, start, "video").await
+}
+
+/// Books a consultation of this type (video, audio or chat) at `start` and pays it.
+async fn booked_and_paid_as(
+    app: &TestApp,
+    patient: &Person,
+    doctor: &Doctor,
+    start: DateTime<Utc>,
+    kind: &str,
+) -> Uuid {
     let body = form(&[
         ("doctor_id", &doctor.id.to_string()),
         ("starts_at", &rfc(start)),
-        ("consultation_type", "video"),
+        ("consultation_type", kind),
         ("symptoms", SYMPTOMS),
         ("booking_key", &Uuid::new_v4().to_string()),
     ]);
@@ -493,6 +504,58 @@ async fn a_stranger_gets_404_for_the_room_and_is_audited() {
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     assert_eq!(welcome["role"], "patient", "{welcome}");
     assert_eq!(audit_count(&app, "consultation.room_entered").await, 1);
+}
+
+/// How many audit rows name this person as the one who acted (background
+/// jobs write rows in nobody's name, so they do not disturb the count).
+async fn audit_rows_by(app: &TestApp, who: &Person) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_logs WHERE user_id = $1")
+        .bind(who.user_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_view_of_the_room_writes_one_audit_row_and_a_stranger_only_the_refusal() {
+    let app = spawn_app().await;
+    let hart = dr_hart(&app).await;
+    let ana = ana(&app).await;
+    let bea = patient(&app, "bea@example.com", ("Bea", "Costa")).await;
+    let id = open_consultation(&app, &ana, &hart).await;
+
+    // Ana opens her room twice: each view is one row, whatever the number of
+    // queries behind it.
+    for view in 1..=2 {
+        let before = audit_rows_by(&app, &ana).await;
+        room_ok(&app, &ana, id).await;
+        assert_eq!(audit_rows_by(&app, &ana).await, before + 1, "view {view}");
+        let (action, resource): (String, Option<Uuid>) = sqlx::query_as(
+            "SELECT action, resource_id FROM audit_logs WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(ana.user_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!((action.as_str(), resource), ("consultation.viewed", Some(id)), "view {view}");
+    }
+
+    // Bea is refused: 404, and the refusal is all that is written.
+    let viewed = audit_count(&app, "consultation.viewed").await;
+    let before = audit_rows_by(&app, &bea).await;
+    let (status, body) = room(&app, &bea, id).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(!body.to_string().contains("Palpitations"), "nothing of the record leaks: {body}");
+    assert_eq!(audit_rows_by(&app, &bea).await, before + 1);
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_logs WHERE user_id = $1 AND resource_id = $2")
+            .bind(bea.user_id)
+            .bind(id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(actions, vec!["consultation.access_denied".to_owned()]);
+    assert_eq!(audit_count(&app, "consultation.viewed").await, viewed, "a refused view is no view");
 }
 
 #[tokio::test]
@@ -1040,6 +1103,121 @@ async fn chat_goes_through_two_server_instances_and_is_kept() {
     })
     .await;
     assert_eq!(gone["name"], "Ana Silva");
+}
+
+fn signal(data: Value) -> Value {
+    json!({ "type": "signal", "data": data })
+}
+
+fn typing() -> Value {
+    json!({ "type": "typing" })
+}
+
+/// Connects and reads the welcome; answers the socket and this connection's id.
+async fn entered(app: &TestApp, who: &Person, id: Uuid) -> (Socket, String) {
+    let mut socket = connect(&app.address, who, id).await.expect("a party enters the open room");
+    let welcome = next_event(&mut socket, "the welcome").await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    (socket, welcome["conn"].as_str().unwrap().to_owned())
+}
+
+/// Waits until the other side is present (so that what follows is sent to someone).
+async fn sees_arrival(socket: &mut Socket, role: &str) {
+    wait_for(socket, "the other side's presence", |e| {
+        e["type"] == "presence" && e["role"] == role && e["present"] == true
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn before_the_doctor_starts_the_visit_signalling_and_typing_reach_nobody() {
+    let app = spawn_app().await;
+    let hart = dr_hart(&app).await;
+    let ana = ana(&app).await;
+    let id = open_consultation(&app, &ana, &hart).await;
+    let (mut patient_ws, patient_conn) = entered(&app, &ana, id).await;
+    let (mut doctor_ws, _) = entered(&app, &hart.person, id).await;
+    // Presence travels before the start.
+    sees_arrival(&mut patient_ws, "doctor").await;
+    sees_arrival(&mut doctor_ws, "patient").await;
+
+    // In the waiting room, both try to set up the call and type: the
+    // signals are refused to their senders, the typing goes nowhere.
+    for socket in [&mut patient_ws, &mut doctor_ws] {
+        send_event(socket, typing()).await;
+        send_event(socket, signal(json!({ "sdp": "v=0 an offer before the start" }))).await;
+        let (refused, skipped) = wait_for(socket, "the refusal of an early signal", is("refused")).await;
+        assert!(refused["message"].as_str().unwrap().contains("starts the visit"), "{refused}");
+        assert!(skipped.iter().all(|e| e["type"] != "signal" && e["type"] != "typing"), "{skipped:?}");
+    }
+
+    // The doctor starts the visit: the state change is the next thing each
+    // side hears, with nothing from the waiting room before it.
+    started(&app, &hart, id).await;
+    for (who, socket) in [("patient", &mut patient_ws), ("doctor", &mut doctor_ws)] {
+        let (state, skipped) = wait_for(socket, "the new status", is("state")).await;
+        assert_eq!(state["status"], "in_progress", "{state}");
+        assert!(skipped.iter().all(|e| e["type"] != "signal" && e["type"] != "typing"), "{who} got {skipped:?}");
+    }
+
+    // Under way, typing and signalling go through; an offer too big for a
+    // NOTIFY is parked in the relay table, which the hub reads as the system.
+    send_event(&mut patient_ws, typing()).await;
+    let (typed, skipped) = wait_for(&mut doctor_ws, "the patient typing", is("typing")).await;
+    assert_eq!(typed["role"], "patient", "{typed}");
+    assert!(skipped.iter().all(|e| e["type"] != "signal"), "{skipped:?}");
+    let offer = format!("v=0 {}", "a=candidate:1 1 udp 2122260223 192.0.2.1 54400 typ host\r\n".repeat(400));
+    assert!(offer.len() > 8000, "bigger than a NOTIFY payload");
+    send_event(&mut patient_ws, signal(json!({ "sdp": offer }))).await;
+    let (relayed, _) = wait_for(&mut doctor_ws, "the patient's offer", is("signal")).await;
+    assert_eq!(relayed["from"], patient_conn.as_str(), "{}", &relayed.to_string()[..200]);
+    assert_eq!(relayed["data"]["sdp"], offer.as_str(), "the offer arrives whole");
+    assert!(count(&app, "room_relay").await >= 1, "the offer went through the relay table");
+}
+
+#[tokio::test]
+async fn a_chat_consultation_has_no_call_and_its_signals_never_reach_the_other_side() {
+    let app = spawn_app().await;
+    let hart = dr_hart(&app).await;
+    sqlx::query("UPDATE doctors SET consultation_types = '{video,audio,chat}' WHERE id = $1")
+        .bind(hart.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let ana = ana(&app).await;
+    let id = booked_and_paid_as(&app, &ana, &hart, slot_in(3), "chat").await;
+    move_consultation(&app, id, 5).await;
+    let (mut patient_ws, _) = entered(&app, &ana, id).await;
+    let (mut doctor_ws, _) = entered(&app, &hart.person, id).await;
+    sees_arrival(&mut patient_ws, "doctor").await;
+    sees_arrival(&mut doctor_ws, "patient").await;
+    started(&app, &hart, id).await;
+    for socket in [&mut patient_ws, &mut doctor_ws] {
+        let (state, _) = wait_for(socket, "the new status", is("state")).await;
+        assert_eq!(state["status"], "in_progress", "{state}");
+    }
+
+    // The visit is under way, and still: no call. Each sender is told why.
+    for socket in [&mut patient_ws, &mut doctor_ws] {
+        send_event(socket, signal(json!({ "sdp": "v=0 an offer in a chat consultation" }))).await;
+        let (refused, _) = wait_for(socket, "the refusal of a signal", is("refused")).await;
+        assert!(refused["message"].as_str().unwrap().contains("chat consultation"), "{refused}");
+    }
+
+    // The chat works, and it is the first thing the doctor receives: the
+    // patient's offer never arrived.
+    send_event(&mut patient_ws, chat(Uuid::new_v4(), "Can you read me?")).await;
+    let (message, skipped) = wait_for(&mut doctor_ws, "the patient's message", is("chat")).await;
+    assert_eq!(message["message"]["body"], "Can you read me?", "{message}");
+    assert!(skipped.iter().all(|e| e["type"] != "signal"), "a signal reached the doctor: {skipped:?}");
+    send_event(&mut doctor_ws, chat(Uuid::new_v4(), "Yes, go ahead.")).await;
+    let (answer, skipped) = wait_for(&mut patient_ws, "the doctor's answer", |e| {
+        e["type"] == "chat" && e["message"]["sender_role"] == "doctor"
+    })
+    .await;
+    assert_eq!(answer["message"]["body"], "Yes, go ahead.", "{answer}");
+    assert!(skipped.iter().all(|e| e["type"] != "signal"), "a signal reached the patient: {skipped:?}");
+    assert_eq!(count(&app, "room_relay").await, 0, "nothing was parked either");
 }
 
 // =====================================================================================

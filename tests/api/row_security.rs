@@ -259,3 +259,201 @@ async fn the_application_creates_audit_partitions_ahead_through_the_owners_funct
         sqlx::query("SELECT ensure_audit_log_partition('2033-01-01')").fetch_one(&mut conn).await.unwrap_err();
     assert!(refused.to_string().contains("permission denied"), "{refused}");
 }
+
+/// The consultation of this patient in the world.
+async fn consultation_of(app: &TestApp, patient: Uuid) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM consultations WHERE patient_id = $1")
+        .bind(patient)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// An addendum by `author` (inserted as the owner: the policies are what is tested).
+async fn addendum(app: &TestApp, consultation: Uuid, author: Uuid, body: &str) {
+    sqlx::query("INSERT INTO consultation_addenda (consultation_id, author_id, body) VALUES ($1, $2, $3)")
+        .bind(consultation)
+        .bind(author)
+        .bind(body)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn addenda_are_their_patients_and_doctors_only_even_once_the_visit_is_archived() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let carl = insert_user(&app.pool, "patient").await;
+    let admin = insert_user(&app.pool, "admin").await;
+    addendum(&app, consultation_of(&app, w.ana).await, w.doctor_user, "Ana: the ECG was on the 3rd").await;
+    addendum(&app, consultation_of(&app, w.ben).await, w.doctor_user, "Ben: allergy to penicillin noted").await;
+    // A visit of Ana's from 2020, with its addendum, moves to the archive.
+    let old = insert_consultation(&app.pool, w.ana, w.doctor, "2020-01-06T10:00:00Z", 30, "scheduled").await.unwrap();
+    sqlx::query(
+        "UPDATE consultations SET status = 'cancelled', cancelled_at = scheduled_at - interval '1 day' WHERE id = $1",
+    )
+    .bind(old)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    addendum(&app, old, w.doctor_user, "Ana, 2020: cancelled by phone").await;
+    let moved: i32 = sqlx::query_scalar("SELECT consultations FROM archive_old_records(now() - interval '24 months')")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+
+    let mut conn = as_app(&app).await;
+    let table = "consultation_addenda";
+    assert_eq!(visible(&mut conn, Some(w.ana), "patient", table).await, 2, "Ana's two, the archived one too");
+    assert_eq!(visible(&mut conn, Some(w.ben), "patient", table).await, 1, "Ben's one");
+    assert_eq!(visible(&mut conn, Some(carl), "patient", table).await, 0, "a stranger patient sees none");
+    assert_eq!(visible(&mut conn, Some(w.doctor_user), "doctor", table).await, 3, "their doctor sees all three");
+    assert_eq!(visible(&mut conn, Some(w.other_doctor_user), "doctor", table).await, 0, "another doctor none");
+    assert_eq!(visible(&mut conn, Some(admin), "admin", table).await, 0, "the record is not the admins'");
+    assert_eq!(visible(&mut conn, None, "", table).await, 0, "anonymous: none");
+    assert_eq!(visible(&mut conn, None, "system", table).await, 3, "the system sees all");
+
+    // With no WHERE clause, Ana gets exactly her own, by their text.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, Some(w.ana), "patient").await;
+    let mut bodies: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM consultation_addenda").fetch_all(&mut *tx).await.unwrap();
+    bodies.sort();
+    assert_eq!(bodies, vec!["Ana, 2020: cancelled by phone", "Ana: the ECG was on the 3rd"]);
+    // She cannot write one, not even on her own record.
+    let refused =
+        sqlx::query("INSERT INTO consultation_addenda (consultation_id, author_id, body) VALUES ($1, $2, 'x')")
+            .bind(consultation_of(&app, w.ana).await)
+            .bind(w.ana)
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    tx.rollback().await.unwrap();
+    // Another doctor cannot add one to a consultation that is not theirs.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, Some(w.other_doctor_user), "doctor").await;
+    let refused =
+        sqlx::query("INSERT INTO consultation_addenda (consultation_id, author_id, body) VALUES ($1, $2, 'x')")
+            .bind(consultation_of(&app, w.ben).await)
+            .bind(w.other_doctor_user)
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    tx.rollback().await.unwrap();
+}
+
+#[tokio::test]
+async fn parked_room_payloads_are_their_rooms_parties_and_the_systems_only() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let (anas, bens) = (consultation_of(&app, w.ana).await, consultation_of(&app, w.ben).await);
+    let payload = |room: Uuid| serde_json::json!({ "room": room, "event": { "type": "pong" } }).to_string();
+    let mut conn = as_app(&app).await;
+
+    // Ana parks a payload for her own room; not for Ben's, and nobody anonymously.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, Some(w.ana), "patient").await;
+    sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)").bind(payload(anas)).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, Some(w.ana), "patient").await;
+    let refused = sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)")
+        .bind(payload(bens))
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    tx.rollback().await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, None, "").await;
+    let refused = sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)")
+        .bind(payload(anas))
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    tx.rollback().await.unwrap();
+    // The server parks for any room.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, None, "system").await;
+    sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)").bind(payload(bens)).execute(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(visible(&mut conn, Some(w.ana), "patient", "room_relay").await, 1, "Ana: her room's");
+    assert_eq!(visible(&mut conn, Some(w.ben), "patient", "room_relay").await, 1, "Ben: his room's");
+    assert_eq!(visible(&mut conn, Some(w.doctor_user), "doctor", "room_relay").await, 2, "their doctor: both");
+    assert_eq!(visible(&mut conn, Some(w.other_doctor_user), "doctor", "room_relay").await, 0);
+    assert_eq!(visible(&mut conn, None, "", "room_relay").await, 0, "anonymous: none");
+    assert_eq!(visible(&mut conn, None, "system", "room_relay").await, 2, "the hub reads every room's");
+    // The room a row belongs to is read from the payload itself.
+    let rooms: Vec<Option<Uuid>> =
+        sqlx::query_scalar("SELECT consultation_id FROM room_relay ORDER BY id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(rooms, vec![Some(anas), Some(bens)]);
+}
+
+/// The booking's two owner-rights functions (migration 18) stand in for row
+/// security on the booking path: they act for the transaction's patient only.
+#[tokio::test]
+async fn the_booking_functions_act_for_the_signed_in_patient_and_nobody_else() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut conn = as_app(&app).await;
+    let book = "SELECT book_hold($1, '2031-03-03T10:00:00Z', '2031-03-03T10:30:00Z', 'video', 'Cough.',
+                now() + interval '10 minutes', gen_random_uuid(), 80, 'EUR', '{}', NULL, NULL)";
+
+    // A doctor (or anyone not a patient) cannot book, not even in their own name.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, Some(w.doctor_user), "doctor").await;
+    let refused = sqlx::query(book).bind(w.doctor).execute(&mut *tx).await.unwrap_err();
+    assert_eq!(refused.as_database_error().and_then(|e| e.code()).as_deref(), Some("42501"));
+    tx.rollback().await.unwrap();
+
+    // Anonymous neither.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, None, "").await;
+    assert!(sqlx::query(book).bind(w.doctor).execute(&mut *tx).await.is_err());
+    tx.rollback().await.unwrap();
+
+    // A patient books in their own name, whatever else they might wish.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, Some(w.ben), "patient").await;
+    let id: Uuid = sqlx::query_scalar(book).bind(w.doctor).fetch_one(&mut *tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let (patient, payer, audited): (Uuid, Uuid, Option<Uuid>) = sqlx::query_as(
+        "SELECT c.patient_id, p.patient_id, a.user_id FROM consultations c JOIN payments p ON p.consultation_id = c.id
+         JOIN audit_logs a ON a.resource_id = c.id AND a.action = 'consultation.booked' WHERE c.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((patient, payer, audited), (w.ben, w.ben, Some(w.ben)));
+
+    // The booking context is the acting patient's own account and nobody else's.
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, Some(w.ana), "patient").await;
+    let rows = sqlx::query(
+        "SELECT existing, timezone FROM booking_context(gen_random_uuid(), $1, '2031-03-03T09:00:00Z', '2031-03-03T12:00:00Z')",
+    )
+    .bind(w.doctor)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1, "exactly one account: the actor's");
+    tx.rollback().await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    act_as(&mut tx, None, "").await;
+    let rows = sqlx::query(
+        "SELECT existing FROM booking_context(gen_random_uuid(), $1, '2031-03-03T09:00:00Z', '2031-03-03T12:00:00Z')",
+    )
+    .bind(w.doctor)
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    assert!(rows.is_empty(), "no actor, no account");
+    tx.rollback().await.unwrap();
+}

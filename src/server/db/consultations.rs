@@ -51,67 +51,27 @@ pub struct BookingDoctor {
 
 pub async fn booking_context(
     conn: &mut PgConnection,
-    patient_id: Uuid,
     key: Uuid,
     doctor_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<BookingContext, sqlx::Error> {
+    // One call of a function with one cached plan (migration 18); the
+    // patient is the transaction's acting user, never an argument.
     let r = sqlx::query!(
-        r#"SELECT (SELECT c.id FROM consultations c WHERE c.patient_id = $1 AND c.booking_key = $2) AS existing,
-                  (u.is_active AND u.deleted_at IS NULL) AS "patient_active!", u.is_email_verified AS "verified!",
-                  pp.timezone AS "timezone!",
-                  d.id AS "doctor_id?", d.first_name AS "first_name?", d.last_name AS "last_name?",
-                  d.consultation_fee AS "fee?", d.currency AS "currency?", d.consultation_types AS "types?",
-                  d.slot_minutes AS "slot_minutes?", d.buffer_minutes AS "buffer_minutes?",
-                  d.min_notice_minutes AS "min_notice_minutes?", d.booking_horizon_days AS "horizon?",
-                  w.ids AS "w_ids!: Vec<Uuid>", w.days AS "w_days!: Vec<i16>",
-                  w.starts AS "w_starts!: Vec<chrono::NaiveTime>", w.ends AS "w_ends!: Vec<chrono::NaiveTime>",
-                  w.zones AS "w_zones!: Vec<String>", w.recurring AS "w_recurring!: Vec<bool>",
-                  w.valid_from AS "w_from!: Vec<Option<chrono::NaiveDate>>",
-                  w.valid_until AS "w_until!: Vec<Option<chrono::NaiveDate>>",
-                  o.ids AS "o_ids!: Vec<Uuid>", o.starts AS "o_starts!: Vec<DateTime<Utc>>",
-                  o.ends AS "o_ends!: Vec<DateTime<Utc>>",
-                  b.ids AS "b_ids!: Vec<Uuid>", b.starts AS "b_starts!: Vec<DateTime<Utc>>",
-                  b.ends AS "b_ends!: Vec<DateTime<Utc>>",
-                  -- Only an expired hold over this very time can stand in the way.
-                  expired_hold_in_way($3, $1, $4, $5) AS "expired_holds!"
-           FROM users u
-           JOIN profiles pp ON pp.user_id = u.id
-           LEFT JOIN LATERAL (
-               SELECT d.id, p.first_name, p.last_name, d.consultation_fee, d.currency::text AS currency,
-                      d.consultation_types, d.slot_minutes, d.buffer_minutes, d.min_notice_minutes,
-                      d.booking_horizon_days
-               FROM doctors d JOIN users du ON du.id = d.user_id JOIN profiles p ON p.user_id = du.id
-               WHERE d.id = $3 AND d.is_verified AND d.is_available AND d.deleted_at IS NULL
-                 AND d.license_expires_on >= (now() AT TIME ZONE 'UTC')::date
-                 AND du.is_active AND du.is_email_verified AND du.deleted_at IS NULL
-           ) d ON true
-           CROSS JOIN LATERAL (
-               SELECT COALESCE(array_agg(a.id ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS ids,
-                      COALESCE(array_agg(a.day_of_week ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS days,
-                      COALESCE(array_agg(a.start_time ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS starts,
-                      COALESCE(array_agg(a.end_time ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS ends,
-                      COALESCE(array_agg(a.timezone ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS zones,
-                      COALESCE(array_agg(a.is_recurring ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS recurring,
-                      COALESCE(array_agg(a.valid_from ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS valid_from,
-                      COALESCE(array_agg(a.valid_until ORDER BY a.is_recurring DESC, a.day_of_week, a.valid_from, a.start_time), '{}') AS valid_until
-               FROM availability_slots a WHERE a.doctor_id = d.id AND a.deleted_at IS NULL
-           ) w
-           CROSS JOIN LATERAL (
-               SELECT COALESCE(array_agg(t.id ORDER BY t.starts_at), '{}') AS ids,
-                      COALESCE(array_agg(t.starts_at ORDER BY t.starts_at), '{}') AS starts,
-                      COALESCE(array_agg(t.ends_at ORDER BY t.starts_at), '{}') AS ends
-               FROM doctor_time_off t WHERE t.doctor_id = d.id AND t.ends_at > $4
-           ) o
-           CROSS JOIN LATERAL (
-               SELECT COALESCE(array_agg(c.id ORDER BY c.scheduled_at), '{}') AS ids,
-                      COALESCE(array_agg(c.scheduled_at ORDER BY c.scheduled_at), '{}') AS starts,
-                      COALESCE(array_agg(c.scheduled_end_at ORDER BY c.scheduled_at), '{}') AS ends
-               FROM doctor_busy_times(ARRAY[d.id], $4, $5) c
-           ) b
-           WHERE u.id = $1"#,
-        patient_id,
+        r#"SELECT existing, patient_active AS "patient_active!", verified AS "verified!", timezone AS "timezone!",
+                  doctor_id, first_name, last_name, fee, currency, types,
+                  slot_minutes, buffer_minutes, min_notice_minutes, horizon,
+                  w_ids AS "w_ids!: Vec<Uuid>", w_days AS "w_days!: Vec<i16>",
+                  w_starts AS "w_starts!: Vec<chrono::NaiveTime>", w_ends AS "w_ends!: Vec<chrono::NaiveTime>",
+                  w_zones AS "w_zones!: Vec<String>", w_recurring AS "w_recurring!: Vec<bool>",
+                  w_from AS "w_from!: Vec<Option<chrono::NaiveDate>>",
+                  w_until AS "w_until!: Vec<Option<chrono::NaiveDate>>",
+                  o_ids AS "o_ids!: Vec<Uuid>", o_starts AS "o_starts!: Vec<DateTime<Utc>>",
+                  o_ends AS "o_ends!: Vec<DateTime<Utc>>",
+                  b_ids AS "b_ids!: Vec<Uuid>", b_starts AS "b_starts!: Vec<DateTime<Utc>>",
+                  b_ends AS "b_ends!: Vec<DateTime<Utc>>", expired_holds AS "expired_holds!"
+           FROM booking_context($1, $2, $3, $4)"#,
         key,
         doctor_id,
         from,
@@ -180,8 +140,9 @@ pub async fn booking_context(
 }
 
 /// Inserts the held consultation, its pending payment and the booking's
-/// audit row in one statement; the exclusion constraints refuse a time the
-/// doctor or the patient already has.
+/// audit row in one call (`book_hold`, migration 18), for the transaction's
+/// acting patient; the exclusion constraints refuse a time the doctor or the
+/// patient already has.
 pub async fn insert_booking(
     conn: &mut PgConnection,
     h: &NewHold<'_>,
@@ -189,22 +150,10 @@ pub async fn insert_booking(
     currency: &str,
     audit: &AuditEntry<'_>,
 ) -> Result<Uuid, sqlx::Error> {
+    debug_assert_eq!(audit.user_id, Some(h.patient_id));
+    debug_assert_eq!(audit.action, "consultation.booked");
     sqlx::query_scalar!(
-        r#"WITH c AS (
-               INSERT INTO consultations (patient_id, doctor_id, scheduled_at, scheduled_end_at, status,
-                                          consultation_type, symptoms, hold_expires_at, booking_key)
-               VALUES ($1, $2, $3, $4, 'pending_payment', $5::text::consultation_type, $6, $7, $8)
-               RETURNING id, patient_id, doctor_id),
-           p AS (
-               INSERT INTO payments (consultation_id, patient_id, doctor_id, amount, currency)
-               SELECT id, patient_id, doctor_id, $9, $10::text::currency_code FROM c
-               RETURNING id),
-           a AS (
-               INSERT INTO audit_logs (user_id, action, resource_type, resource_id, details, ip_address, user_agent)
-               SELECT $11, $12, $13, c.id, $14, $15::text::inet, $16 FROM c
-               RETURNING id)
-           SELECT c.id AS "id!" FROM c, p, a"#,
-        h.patient_id,
+        r#"SELECT book_hold($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS "id!""#,
         h.doctor_id,
         h.starts_at,
         h.ends_at,
@@ -214,9 +163,6 @@ pub async fn insert_booking(
         h.booking_key,
         amount,
         currency,
-        audit.user_id,
-        audit.action,
-        audit.resource_type,
         audit.details,
         audit.ip_address.map(|ip| ip.to_string()),
         audit.user_agent,

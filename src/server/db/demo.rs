@@ -151,7 +151,6 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
     let fees: Vec<Decimal> =
         (0..DOCTOR_COUNT).map(|i| Decimal::from(ZONES[i % ZONES.len()].2 + (i as i64 % 4) * 5)).collect();
     let currencies: Vec<String> = (0..DOCTOR_COUNT).map(|i| ZONES[i % ZONES.len()].1.into()).collect();
-    let ratings: Vec<Decimal> = (0..DOCTOR_COUNT).map(|i| Decimal::new(380 + (i as i64 * 13) % 120, 2)).collect();
     let bios: Vec<String> = (0..DOCTOR_COUNT)
         .map(|i| {
             format!(
@@ -177,17 +176,15 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
         (0..DOCTOR_COUNT).map(|i| if i % 4 == 3 { "video,chat" } else { "video,audio,chat" }.to_owned()).collect();
     sqlx::query!(
         r#"INSERT INTO doctors (id, user_id, license_number, specialization, experience_years, qualification,
-                                bio, consultation_fee, currency, rating, is_verified, is_available,
+                                bio, consultation_fee, currency, is_verified, is_available,
                                 license_expires_on, languages, consultation_types, verification_status,
                                 reviewed_at, buffer_minutes, min_notice_minutes)
-           SELECT id, user_id, licence, specialty, years, 'MD', bio, fee, currency,
-                  CASE WHEN status = 'approved' THEN rating END, status = 'approved', available,
+           SELECT id, user_id, licence, specialty, years, 'MD', bio, fee, currency, status = 'approved', available,
                   current_date + 1095, string_to_array(langs, ','), string_to_array(kinds, ','), status,
                   CASE WHEN status = 'approved' THEN now() END, 0, 120
            FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[], $6::text[],
-                       $7::numeric[], $8::text[], $9::numeric[], $10::text[], $11::text[], $12::bool[], $13::text[])
-                AS t(id, user_id, licence, specialty, years, bio, fee, currency, rating, langs, kinds, available,
-                     status)"#,
+                       $7::numeric[], $8::text[], $9::text[], $10::text[], $11::bool[], $12::text[])
+                AS t(id, user_id, licence, specialty, years, bio, fee, currency, langs, kinds, available, status)"#,
         &doctor_ids,
         &doctor_user_ids,
         &licences,
@@ -196,7 +193,6 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
         &bios,
         &fees,
         &currencies,
-        &ratings,
         &languages,
         &types,
         &(0..DOCTOR_COUNT).map(|i| i != PAUSED).collect::<Vec<bool>>(),
@@ -263,11 +259,135 @@ pub async fn seed(pool: &PgPool, password_hash: &str) -> Result<SeedOutcome, sql
     .execute(&mut *tx)
     .await?;
 
+    let reviews = past_visits(&mut tx, &doctor_ids[..PENDING_FROM], &patient_ids).await?;
+
     let mut entry = AuditEntry::new("demo.seeded", "system");
-    entry.details = serde_json::json!({ "doctors": DOCTOR_COUNT, "patients": PATIENTS.len() });
+    entry.details = serde_json::json!({ "doctors": DOCTOR_COUNT, "patients": PATIENTS.len(), "reviews": reviews });
     audit::record(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(SeedOutcome { created: true, logins: logins(), doctors: DOCTOR_COUNT })
+}
+
+/// How many reviews the `i`th verified doctor has (one to five), from the
+/// first demo patients.
+fn review_count(i: usize) -> usize {
+    1 + (i * 3) % PATIENTS.len()
+}
+
+/// The stars of the `j`th review of the `i`th doctor: mostly 4 and 5, some 3,
+/// so that the doctors' averages differ and sorting by rating means something.
+fn stars(i: usize, j: usize) -> i16 {
+    const STARS: [i16; 7] = [5, 4, 5, 3, 5, 4, 4];
+    STARS[(2 * i + 3 * j) % STARS.len()]
+}
+
+/// (symptoms, diagnosis, review comment) of the demo's past visits.
+const PAST_VISITS: &[(&str, &str, Option<&str>)] = &[
+    (
+        "Headaches most mornings for a month.",
+        "Tension-type headache",
+        Some("Listened carefully and explained everything."),
+    ),
+    ("A dry cough that will not go away.", "Post-viral cough", None),
+    (
+        "Follow-up of my blood pressure readings.",
+        "Essential hypertension, controlled",
+        Some("Clear advice, and on time."),
+    ),
+    ("Itchy rash on both forearms.", "Contact dermatitis", None),
+    ("Trouble sleeping since a change of job.", "Short-term insomnia", Some("Kind and practical. Would book again.")),
+];
+
+/// Past visits of the demo patients with the verified doctors: completed,
+/// paid by the sandbox's test card and rated, as real ones would be. Each
+/// doctor's rating, review count and rating total are then exactly what its
+/// reviews add up to (as `room::insert_review` keeps them), so the first
+/// real review continues them instead of replacing a made-up rating.
+/// Answers how many reviews there are.
+async fn past_visits(
+    tx: &mut sqlx::PgConnection,
+    doctor_ids: &[Uuid],
+    patient_ids: &[Uuid],
+) -> Result<usize, sqlx::Error> {
+    let (mut ids, mut doctors, mut patients, mut weeks, mut days, mut zones) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut symptoms, mut diagnoses, mut ratings, mut comments) = (vec![], vec![], vec![], vec![]);
+    for (i, doctor_id) in doctor_ids.iter().enumerate() {
+        for (j, patient_id) in patient_ids.iter().enumerate().take(review_count(i)) {
+            let (symptom, diagnosis, comment) = PAST_VISITS[(i + j) % PAST_VISITS.len()];
+            ids.push(Uuid::new_v4());
+            doctors.push(*doctor_id);
+            patients.push(*patient_id);
+            // The ith doctor's visits are i + 1 weeks ago, one patient a
+            // weekday, at 10:00 in the doctor's timezone: nobody has two
+            // visits at once, and all stay well clear of the archive's age.
+            weeks.push(i as i32 + 1);
+            days.push(j as i32);
+            zones.push(ZONES[i % ZONES.len()].0.to_owned());
+            symptoms.push(symptom.to_owned());
+            diagnoses.push(diagnosis.to_owned());
+            ratings.push(stars(i, j));
+            comments.push(comment.map(str::to_owned));
+        }
+    }
+    sqlx::query!(
+        r#"INSERT INTO consultations (id, patient_id, doctor_id, scheduled_at, scheduled_end_at, status,
+                                      consultation_type, symptoms, diagnosis, started_at, ended_at, duration_minutes)
+           SELECT id, patient_id, doctor_id, at, at + interval '30 minutes', 'completed', 'video', symptoms,
+                  diagnosis, at + interval '1 minute', at + interval '21 minutes', 20
+           FROM (SELECT id, patient_id, doctor_id, symptoms, diagnosis,
+                        (date_trunc('week', now() AT TIME ZONE zone) - make_interval(weeks => week)
+                         + make_interval(days => day) + interval '10 hours') AT TIME ZONE zone AS at
+                 FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::text[], $7::text[],
+                             $8::text[])
+                      AS t(id, doctor_id, patient_id, week, day, zone, symptoms, diagnosis)) AS v"#,
+        &ids,
+        &doctors,
+        &patients,
+        &weeks,
+        &days,
+        &zones,
+        &symptoms,
+        &diagnoses,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"INSERT INTO payments (consultation_id, patient_id, doctor_id, amount, currency, status, payment_method,
+                                 transaction_id, payment_gateway, paid_at)
+           SELECT c.id, c.patient_id, c.doctor_id, d.consultation_fee, d.currency, 'succeeded', 'Visa •••• 4242',
+                  'sbx_demo_' || replace(c.id::text, '-', ''), 'sandbox', c.scheduled_at - interval '2 days'
+           FROM consultations c JOIN doctors d ON d.id = c.doctor_id
+           WHERE c.id = ANY($1)"#,
+        &ids,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        r#"INSERT INTO reviews (consultation_id, patient_id, doctor_id, rating, comment, created_at)
+           SELECT c.id, c.patient_id, c.doctor_id, t.rating, t.comment, c.ended_at + interval '1 hour'
+           FROM UNNEST($1::uuid[], $2::int2[], $3::text[]) AS t(id, rating, comment)
+           JOIN consultations c ON c.id = t.id"#,
+        &ids,
+        &ratings,
+        &comments as &[Option<String>],
+    )
+    .execute(&mut *tx)
+    .await?;
+    // The doctors' figures, from the rows themselves.
+    sqlx::query!(
+        r#"UPDATE doctors d
+           SET review_count = r.n, rating_total = r.total, rating = round(r.total::numeric / r.n, 2),
+               total_consultations = (SELECT count(*)::int FROM consultations c
+                                      WHERE c.doctor_id = d.id AND c.status = 'completed')
+           FROM (SELECT doctor_id, count(*)::int AS n, sum(rating)::int AS total
+                 FROM reviews WHERE doctor_id = ANY($1) GROUP BY doctor_id) AS r
+           WHERE d.id = r.doctor_id"#,
+        doctor_ids,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(ids.len())
 }
 
 async fn insert_users(
@@ -303,6 +423,17 @@ mod tests {
         for (zone, _, _) in ZONES {
             assert!(zone.parse::<chrono_tz::Tz>().is_ok(), "{zone} is a real IANA zone");
         }
+    }
+
+    #[test]
+    fn every_verified_doctor_has_one_to_five_reviews_and_their_averages_differ() {
+        let counts: Vec<usize> = (0..PENDING_FROM).map(review_count).collect();
+        assert!(counts.iter().all(|n| (1..=PATIENTS.len()).contains(n)), "{counts:?}");
+        let averages: std::collections::BTreeSet<i64> = (0..PENDING_FROM)
+            .map(|i| (0..review_count(i)).map(|j| stars(i, j) as i64).sum::<i64>() * 100 / review_count(i) as i64)
+            .collect();
+        assert!(averages.len() >= 8, "{averages:?}");
+        assert!((0..PENDING_FROM).all(|i| (0..review_count(i)).all(|j| (1..=5).contains(&stars(i, j)))));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! Only the consultation's patient and doctor get in (anyone else: 404 and
 //! an audit row), only while the room is open, and only from our own
 //! origin (the browser sends cookies with a cross-site WebSocket too).
-//! Chat and signalling are refused until the doctor starts the visit.
+//! Chat and signalling are refused, and typing is not relayed, until the
+//! doctor starts the visit (presence travels from the start); a chat
+//! consultation has no call, so its signalling is always refused.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -20,7 +22,7 @@ use crate::api::room::{ClientEvent, ServerEvent};
 use crate::server::auth::session::{request_meta, CurrentUser};
 use crate::server::room_hub::{Envelope, RoomHub};
 use crate::server::services::auth::RequestMeta;
-use crate::server::services::room::{self, Side};
+use crate::server::services::room::{self, Live, Relay, Side};
 use crate::server::state::AppState;
 
 /// The largest message a participant may send (an SDP offer is a few KB).
@@ -95,7 +97,7 @@ async fn serve(state: AppState, mut socket: WebSocket, p: Participant) {
     };
     let mut open = send(&mut socket, &welcome).await;
     if open {
-        if let Err(e) = RoomHub::broadcast(&state.pool, &presence(true)).await {
+        if let Err(e) = RoomHub::broadcast(&state.pool, p.user.actor(), &presence(true)).await {
             tracing::warn!(error = %e, "presence not published");
         }
     }
@@ -126,7 +128,7 @@ async fn serve(state: AppState, mut socket: WebSocket, p: Participant) {
         }
     }
     state.rooms.leave(p.id, conn);
-    if let Err(e) = RoomHub::broadcast(&state.pool, &presence(false)).await {
+    if let Err(e) = RoomHub::broadcast(&state.pool, p.user.actor(), &presence(false)).await {
         tracing::warn!(error = %e, "presence not published");
     }
 }
@@ -167,20 +169,29 @@ async fn handle(
                 }
             }
         }
+        // Typing goes to the other side only while the visit is under way
+        // (before the start, presence is all that travels); a refusal would
+        // only be noise, so nothing is answered.
         ClientEvent::Typing => {
-            let _ = RoomHub::broadcast(&state.pool, &relay(ServerEvent::Typing { role: p.side.as_str().into() })).await;
+            if let Ok(Relay::Allowed) = room::may_relay(state, p.user, p.id, Live::Typing).await {
+                let typing = relay(ServerEvent::Typing { role: p.side.as_str().into() });
+                if let Err(e) = RoomHub::broadcast(&state.pool, p.user.actor(), &typing).await {
+                    tracing::warn!(error = %e, "typing not relayed");
+                }
+            }
             None
         }
-        ClientEvent::Signal { data } => match room::in_progress(state, p.user, p.id).await {
-            Ok(true) => {
-                if let Err(e) = RoomHub::broadcast(&state.pool, &relay(ServerEvent::Signal { from: conn, data })).await
-                {
+        ClientEvent::Signal { data } => match room::may_relay(state, p.user, p.id, Live::Signal).await {
+            Ok(Relay::Allowed) => {
+                let signal = relay(ServerEvent::Signal { from: conn, data });
+                if let Err(e) = RoomHub::broadcast(&state.pool, p.user.actor(), &signal).await {
                     tracing::warn!(error = %e, "signal not relayed");
                     return refused("The call could not be set up. Try again.");
                 }
                 None
             }
-            Ok(false) => refused("The call starts when the doctor starts the visit."),
+            Ok(Relay::NoMedia) => refused("This is a chat consultation: it has no call. Write in the chat instead."),
+            Ok(Relay::NotUnderWay) => refused("The call starts when the doctor starts the visit."),
             Err(_) => refused("The call could not be set up. Try again."),
         },
     }

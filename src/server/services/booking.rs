@@ -17,9 +17,10 @@ use crate::api::consultations::{
 };
 use crate::api::doctors::{by_day, SlotView};
 use crate::domain::doctor::CURRENCIES;
+use crate::domain::lifecycle;
 use crate::domain::payment::{refund_for_cancellation, CancelledBy};
 use crate::domain::timezone::parse_timezone;
-use crate::domain::ConsultationType;
+use crate::domain::{ConsultationStatus, ConsultationType};
 use crate::error::{AppError, FieldErrors};
 use crate::server::auth::session::CurrentUser;
 use crate::server::db::{self, consultations, doctors, users};
@@ -201,15 +202,9 @@ pub async fn book(
 
     let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
     let (from, to) = (start, start + Duration::seconds(1));
-    let context = consultations::booking_context(
-        &mut tx,
-        patient.user_id,
-        req.booking_key,
-        req.doctor_id,
-        from - BUSY_MARGIN,
-        to + BUSY_MARGIN,
-    )
-    .await?;
+    let context =
+        consultations::booking_context(&mut tx, req.booking_key, req.doctor_id, from - BUSY_MARGIN, to + BUSY_MARGIN)
+            .await?;
     if let Some(existing) = context.existing {
         return Ok(existing);
     }
@@ -312,10 +307,17 @@ pub async fn release_expired_holds(pool: &sqlx::PgPool) -> Result<usize, sqlx::E
     Ok(released)
 }
 
+/// A consultation's status, for the lifecycle's questions (the column is the
+/// SQL domain; anything else would count as final).
+pub(crate) fn status_of(c: &consultations::ConsultationRow) -> ConsultationStatus {
+    c.status.parse().unwrap_or(ConsultationStatus::Cancelled)
+}
+
 /// A consultation as its patient sees it.
 pub fn item(state: &AppState, c: &consultations::ConsultationRow, tz: Tz, now: DateTime<Utc>) -> ConsultationItem {
-    let held = c.status == "pending_payment" && c.hold_expires_at.is_some_and(|t| t > now);
-    let cancellable = matches!(c.status.as_str(), "pending_payment" | "scheduled") && c.scheduled_at > now;
+    let status = status_of(c);
+    let held = lifecycle::is_held(status, c.hold_expires_at, now);
+    let cancellable = lifecycle::may_cancel(status, c.scheduled_at, now);
     let paid = c.payment_status == "succeeded";
     let refund = (cancellable && paid).then(|| {
         let b = &state.settings.booking;
@@ -345,10 +347,10 @@ pub fn item(state: &AppState, c: &consultations::ConsultationRow, tz: Tz, now: D
         hold_until: held.then(|| c.hold_expires_at.map(|t| t.with_timezone(&tz).format("%H:%M").to_string())).flatten(),
         can_pay: held,
         can_cancel: cancellable && (held || paid),
-        can_reschedule: (held || c.status == "scheduled")
+        can_reschedule: (held || status == ConsultationStatus::Scheduled)
             && c.scheduled_at - now >= Duration::hours(state.settings.booking.reschedule_notice_hours as i64),
         refund_if_cancelled: refund,
-        upcoming: c.scheduled_end_at > now && !matches!(c.status.as_str(), "cancelled" | "completed" | "no_show"),
+        upcoming: c.scheduled_end_at > now && !lifecycle::is_final(status),
         room: crate::server::services::room::room_link(state, &c.status, c.scheduled_at, c.scheduled_end_at, now)
             .map(str::to_owned),
     }
@@ -362,7 +364,10 @@ pub async fn my_consultations(state: &AppState, patient: CurrentUser) -> Result<
     tx.commit().await?;
     let now = Utc::now();
     let (mut upcoming, mut past) = (Vec::new(), Vec::new());
-    for row in rows.iter().filter(|r| !(r.status == "cancelled" && r.payment_status == "failed")) {
+    let released = |r: &consultations::ConsultationRow| {
+        status_of(r) == ConsultationStatus::Cancelled && r.payment_status == "failed"
+    };
+    for row in rows.iter().filter(|r| !released(r)) {
         let it = item(state, row, tz, now);
         if it.upcoming {
             upcoming.push(it);
@@ -559,7 +564,7 @@ pub async fn reschedule(
     let row = consultations::lock(&mut tx, id).await?.filter(|c| c.patient_id == patient.user_id);
     let row = row.ok_or(AppError::NotFound)?;
     let now = Utc::now();
-    if !matches!(row.status.as_str(), "scheduled" | "pending_payment") || row.scheduled_at <= now {
+    if !lifecycle::may_move(status_of(&row), row.scheduled_at, now) {
         return Err(AppError::Conflict("This consultation can no longer be moved.".into()));
     }
     let notice = Duration::hours(state.settings.booking.reschedule_notice_hours as i64);

@@ -9,8 +9,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::api::consultations::PaymentView;
+use crate::domain::lifecycle::{self, PayRefused};
 use crate::domain::payment::{parse_card, parse_refund_amount, refund_for_cancellation, CancelledBy};
-use crate::domain::Role;
+use crate::domain::{ConsultationStatus, Role};
 use crate::error::AppError;
 use crate::server::auth::session::CurrentUser;
 use crate::server::db::{self, consultations, users};
@@ -18,7 +19,7 @@ use crate::server::integrations::calendar::{ics, Invitation};
 use crate::server::integrations::mail::{Attachment, Email};
 use crate::server::integrations::payments::Confirmation;
 use crate::server::services::auth::RequestMeta;
-use crate::server::services::booking::{currency_digits, item, money};
+use crate::server::services::booking::{currency_digits, item, money, status_of};
 use crate::server::state::AppState;
 
 /// A card as typed on the payment form.
@@ -90,14 +91,15 @@ pub async fn pay(
     let mut tx = db::begin(&state.pool, Some(patient.actor())).await?;
     let row = consultations::lock(&mut tx, id).await?.filter(|c| c.patient_id == patient.user_id);
     let row = row.ok_or(AppError::NotFound)?;
-    match row.status.as_str() {
-        "pending_payment" => {}
-        "scheduled" | "in_progress" | "completed" => {
-            return Err(AppError::Conflict("This consultation is already paid.".into()));
+    let status = status_of(&row);
+    match lifecycle::may_pay(status) {
+        Ok(()) => {}
+        Err(PayRefused::AlreadyPaid) => return Err(AppError::Conflict("This consultation is already paid.".into())),
+        Err(PayRefused::NoLongerBooked) => {
+            return Err(AppError::Conflict("This booking was cancelled: choose a time again.".into()))
         }
-        _ => return Err(AppError::Conflict("This booking was cancelled: choose a time again.".into())),
     }
-    if row.hold_expires_at.is_none_or(|t| t <= Utc::now()) {
+    if !lifecycle::is_held(status, row.hold_expires_at, Utc::now()) {
         // Too late: release it now (nothing is charged).
         consultations::cancel(&mut tx, id, patient.user_id, "hold_expired").await?;
         consultations::mark_payment_failed(&mut tx, row.payment_id).await?;
@@ -197,7 +199,8 @@ pub async fn cancel(
         _ => return Err(AppError::NotFound),
     };
     let now = Utc::now();
-    if !matches!(row.status.as_str(), "pending_payment" | "scheduled") || row.scheduled_at <= now {
+    let status = status_of(&row);
+    if !lifecycle::may_cancel(status, row.scheduled_at, now) {
         return Err(AppError::Conflict("This consultation can no longer be cancelled.".into()));
     }
     let reason = if by == CancelledBy::Doctor { "doctor" } else { "patient" };
@@ -238,7 +241,7 @@ pub async fn cancel(
     let when = |tz: chrono_tz::Tz| row.scheduled_at.with_timezone(&tz).format("%A %-d %B %Y at %H:%M %Z").to_string();
     let refund_line = refunded.as_ref().map(|r| format!("\nRefunded: {r}.\n")).unwrap_or_default();
     // Only a booked (paid) consultation was ever in a calendar: its cancellation takes it out.
-    let calendar = (row.status == "scheduled").then(|| invitation(state, &row, true));
+    let calendar = (status == ConsultationStatus::Scheduled).then(|| invitation(state, &row, true));
     state
         .mailer
         .notify(Email {
@@ -372,7 +375,7 @@ pub async fn handle_webhook(
             if expected != Some(event.amount) || event.currency != row.currency {
                 return Err(WebhookRefusal::Mismatch("amount or currency"));
             }
-            let held = row.status == "pending_payment" && row.hold_expires_at.is_some_and(|t| t > Utc::now());
+            let held = lifecycle::is_held(status_of(&row), row.hold_expires_at, Utc::now());
             // Paid on the page (and perhaps refunded since): Stripe's own notice of it changes nothing.
             let already_paid = matches!(row.payment_status.as_str(), "succeeded" | "partially_refunded" | "refunded")
                 || row.transaction_id.as_deref() == Some(event.intent_id.as_str());

@@ -15,7 +15,7 @@ use crate::api::room::{
 use crate::components::call::IceServer;
 use crate::domain::lifecycle::{self, Event, RoomState};
 use crate::domain::prescription::{self, PrescriptionInput};
-use crate::domain::{ConsultationStatus, Role};
+use crate::domain::{ConsultationStatus, ConsultationType, Role};
 use crate::error::AppError;
 use crate::server::auth::session::CurrentUser;
 use crate::server::db::audit::{self, AuditEntry};
@@ -683,12 +683,45 @@ pub async fn send_chat(
     Ok(())
 }
 
-/// Whether the visit is under way (signalling is relayed only then).
-pub async fn in_progress(state: &AppState, user: CurrentUser, id: Uuid) -> Result<bool, AppError> {
+/// A live event a participant sends that is only relayed, never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live {
+    Typing,
+    /// WebRTC signalling (offers, answers, ICE candidates).
+    Signal,
+}
+
+/// Whether a live event goes to the other side now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relay {
+    Allowed,
+    /// The doctor has not started the visit (no lobby bypass), or it is over.
+    NotUnderWay,
+    /// A chat consultation has no call: its signalling is never relayed.
+    NoMedia,
+}
+
+/// Whether the consultation type has a call (video and audio do; chat, or
+/// anything unknown, does not).
+fn has_media(consultation_type: &str) -> bool {
+    consultation_type.parse::<ConsultationType>().is_ok_and(|t| t != ConsultationType::Chat)
+}
+
+/// Whether a participant's typing notice or signal is relayed: only while
+/// the visit is under way, and signalling only for a consultation with media.
+/// Read afresh for every event (the doctor may have started or ended the visit).
+pub async fn may_relay(state: &AppState, user: CurrentUser, id: Uuid, what: Live) -> Result<Relay, AppError> {
     let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
     let row = records::record(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(row.is_some_and(|r| side_of(&user, &r).is_some() && status_of(&r) == ConsultationStatus::InProgress))
+    let Some(row) = row.filter(|r| side_of(&user, r).is_some()) else { return Err(AppError::NotFound) };
+    if what == Live::Signal && !has_media(&row.consultation_type) {
+        return Ok(Relay::NoMedia);
+    }
+    if status_of(&row) != ConsultationStatus::InProgress {
+        return Ok(Relay::NotUnderWay);
+    }
+    Ok(Relay::Allowed)
 }
 
 /// Follow-up reminders: a day before a prescription's follow-up date, its
