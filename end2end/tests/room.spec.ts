@@ -1,19 +1,9 @@
-import type { Browser, Page } from '@playwright/test';
 import { test, expect, expectNoAxeViolations } from './fixtures';
-import { hydrated, signIn, sql } from './people';
-import { DEMO_PASSWORD, holdATime, newPatient, payWith } from './visits';
+import { hydrated } from './people';
+import { bringToNow, doctorSignedIn, holdATime, newPatient, payWith } from './visits';
 
 // The visit itself, in two browsers with fake camera and microphone.
 test.describe.configure({ timeout: 180_000 });
-
-/** The doctor of the consultation, signed in, on their schedule for today. */
-async function doctorSignedIn(browser: Browser, doctor: string): Promise<Page> {
-  const [first, last] = doctor.replace(/^Dr /, '').toLowerCase().split(' ');
-  const page = await (await browser.newContext()).newPage();
-  await signIn(page, `dr.${first}.${last}@example.com`, DEMO_PASSWORD);
-  await expect(page).toHaveURL('/');
-  return page;
-}
 
 test('patient and doctor meet by video, chat, the doctor writes notes and a prescription and ends the visit; the patient reads the record, downloads the PDF and rates the visit', async ({ page, browser }) => {
   const surname = await newPatient(page);
@@ -22,10 +12,7 @@ test('patient and doctor meet by video, chat, the doctor writes notes and a pres
   await expect(page).toHaveURL(/\/consultations\?paid=/);
   const id = new URL(page.url()).searchParams.get('paid')!;
   // Bring the visit to now: the room opens 10 minutes before the start.
-  // (A few minutes long at a random minute, so that runs against one database never overlap.)
-  const minute = 1 + Math.floor(Math.random() * 8);
-  sql(`UPDATE consultations SET scheduled_at = date_trunc('minute', now()) + interval '${minute} minutes',
-       scheduled_end_at = date_trunc('minute', now()) + interval '${minute + 1} minutes' WHERE id = '${id}'`);
+  bringToNow(id);
 
   // The patient joins from their list and waits.
   await page.goto('/consultations');
@@ -48,6 +35,9 @@ test('patient and doctor meet by video, chat, the doctor writes notes and a pres
   const doctorRoom = doc.getByRole('main');
   await expect(doctorRoom.locator('.presence')).toHaveText(`Maya ${surname} is waiting in the room.`);
   await expect(patientRoom.locator('.presence')).toHaveText(`${doctor} is here.`);
+  // What the patient wrote when booking is in front of the doctor.
+  await expect(doctorRoom.getByRole('region', { name: 'What the patient wrote when booking' }))
+    .toContainText('A rash on my forearm for two weeks.');
   await expectNoAxeViolations(doc);
   await doctorRoom.getByRole('button', { name: 'Start the visit' }).click();
 
@@ -103,7 +93,8 @@ test('patient and doctor meet by video, chat, the doctor writes notes and a pres
 
   // One review.
   await patientRoom.getByLabel('5 stars').check();
-  await patientRoom.getByLabel('Comment (optional)').fill('Clear and kind.');
+  // (Signed with the patient's name: one database serves many runs.)
+  await patientRoom.getByLabel('Comment (optional)').fill(`Clear and kind. ${surname}`);
   await patientRoom.getByRole('button', { name: 'Send rating' }).click();
   await expect(patientRoom.locator('.review')).toContainText('Rated 5 out of 5');
   await expectNoAxeViolations(page);
@@ -112,5 +103,28 @@ test('patient and doctor meet by video, chat, the doctor writes notes and a pres
   await page.goto('/prescriptions');
   await hydrated(page);
   await expect(page.getByRole('main')).toContainText('Ibuprofen 400 mg');
+  await expectNoAxeViolations(page);
+
+  // On paper: the prescription without the site's header, menu or buttons.
+  await page.emulateMedia({ media: 'print' });
+  await expect(page.locator('header.site-header')).toBeHidden();
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeHidden();
+  await expect(page.locator('.prescription').first()).toBeVisible();
+  await expect(page.locator('.prescription').first()).toContainText('Ibuprofen 400 mg');
+  await expect(page.getByRole('link', { name: 'Download PDF' }).first()).toBeHidden();
+  await page.emulateMedia({ media: 'screen' });
+  await expect(page.locator('header.site-header')).toBeVisible();
+
+  // The review shows on the doctor's page, for everyone choosing a doctor.
+  await page.goto('/doctors?specialization=Neurology');
+  await hydrated(page);
+  await page.getByRole('main').getByRole('link', { name: doctor, exact: true }).click();
+  await expect(page.getByRole('heading', { level: 1, name: doctor })).toBeVisible();
+  await hydrated(page);
+  const reviews = page.getByRole('region', { name: 'Reviews' });
+  const mine = reviews.getByRole('listitem').filter({ hasText: `Clear and kind. ${surname}` });
+  await expect(mine).toHaveCount(1);
+  await expect(mine.getByRole('img', { name: '5 out of 5' })).toBeVisible();
+  await expect(mine).toContainText('Maya');
   await expectNoAxeViolations(page);
 });

@@ -127,8 +127,9 @@ pub fn signal_json(s: &Signal) -> Value {
 pub struct Call {
     #[cfg(feature = "hydrate")]
     inner: engine::Shared,
+    // On the server a call holds nothing (and may be dropped on any thread).
     #[cfg(not(feature = "hydrate"))]
-    _local: std::marker::PhantomData<Rc<()>>,
+    _nothing: (),
 }
 
 impl Call {
@@ -149,7 +150,7 @@ impl Call {
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (kind, ice_servers, send_signal, on_state);
-            Call { _local: std::marker::PhantomData }
+            Call { _nothing: () }
         }
     }
 
@@ -233,8 +234,9 @@ mod engine {
     use wasm_bindgen_futures::{spawn_local, JsFuture};
     use web_sys::{
         HtmlMediaElement, MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcConfiguration, RtcIceCandidateInit,
-        RtcIceServer, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpTransceiverDirection,
-        RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState, RtcTrackEvent,
+        RtcIceServer, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpSender,
+        RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcSignalingState,
+        RtcTrackEvent,
     };
 
     pub(super) type Shared = Rc<RefCell<Inner>>;
@@ -736,24 +738,36 @@ mod engine {
     }
 
     pub(super) fn set_muted(shared: &Shared, muted: bool) {
-        let local = {
-            let mut inner = shared.borrow_mut();
-            inner.muted = muted;
-            inner.local.clone()
-        };
-        if let Some(stream) = local {
-            enable_tracks(&stream.get_audio_tracks(), !muted);
-        }
+        shared.borrow_mut().muted = muted;
+        enable_local(shared, "audio", !muted);
     }
 
     pub(super) fn set_camera_off(shared: &Shared, off: bool) {
-        let local = {
-            let mut inner = shared.borrow_mut();
-            inner.camera_off = off;
-            inner.local.clone()
+        shared.borrow_mut().camera_off = off;
+        enable_local(shared, "video", !off);
+    }
+
+    /// Turns our microphone ("audio") or camera ("video") on or off wherever
+    /// its tracks are: the stream we hold, the preview, and what the peer
+    /// connection sends (a browser test saw the preview play a stream other
+    /// than the one held, so none of them is taken on trust).
+    fn enable_local(shared: &Shared, kind: &str, enabled: bool) {
+        let (local, local_id, pc) = {
+            let inner = shared.borrow();
+            (inner.local.clone(), inner.local_id.clone(), inner.peer.as_ref().map(|peer| peer.pc.clone()))
         };
-        if let Some(stream) = local {
-            enable_tracks(&stream.get_video_tracks(), !off);
+        let previewed = local_id.as_deref().and_then(media_element).and_then(|element| element.src_object());
+        let mut tracks: Vec<MediaStreamTrack> = Vec::new();
+        for stream in local.iter().chain(previewed.iter()) {
+            tracks.extend(stream.get_tracks().iter().filter_map(|t| t.dyn_into::<MediaStreamTrack>().ok()));
+        }
+        if let Some(pc) = pc {
+            for sender in pc.get_senders().iter().filter_map(|s| s.dyn_into::<RtcRtpSender>().ok()) {
+                tracks.extend(sender.track());
+            }
+        }
+        for track in tracks.iter().filter(|t| t.kind() == kind) {
+            track.set_enabled(enabled);
         }
     }
 
@@ -770,8 +784,10 @@ mod engine {
             (inner.peer.take(), inner.local.take(), inner.local_id.clone(), inner.remote_id.clone())
         };
         drop(peer);
-        if let Some(stream) = local {
-            stop_tracks(&stream);
+        // The preview's stream too (see `enable_local`): the camera light must go off.
+        let previewed = local_id.as_deref().and_then(media_element).and_then(|element| element.src_object());
+        for stream in local.iter().chain(previewed.iter()) {
+            stop_tracks(stream);
         }
         for id in local_id.iter().chain(remote_id.iter()) {
             detach(id);

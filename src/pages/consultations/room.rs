@@ -23,6 +23,14 @@ use crate::pages::public::set_status;
 
 type RoomResource = Resource<Result<RoomView, AppError>>;
 
+/// Where the channel and the call are kept: thread-local in the browser (they
+/// hold JavaScript objects); on the server they are empty placeholders, and
+/// the page may be dropped on another thread than it was rendered on.
+#[cfg(feature = "hydrate")]
+type PageLocal = LocalStorage;
+#[cfg(not(feature = "hydrate"))]
+type PageLocal = SyncStorage;
+
 #[component]
 pub fn RoomPage() -> impl IntoView {
     view! {
@@ -92,6 +100,36 @@ fn is_final(status: &str) -> bool {
     matches!(status, "completed" | "cancelled" | "no_show")
 }
 
+/// The chat after a reconnect: the history as the server has it now, then
+/// whatever arrived here that it did not list yet; each message once.
+fn merge_messages(shown: &[ChatMessageView], history: Vec<ChatMessageView>) -> Vec<ChatMessageView> {
+    let mut merged = history;
+    for message in shown {
+        if !merged.iter().any(|m| m.id == message.id) {
+            merged.push(message.clone());
+        }
+    }
+    merged
+}
+
+/// Why the channel may not come back, from the room as the server shows it
+/// now (`None`: the room is open, so keep trying). Used by the browser's channel only.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn refusal(outcome: &Result<RoomView, AppError>) -> Option<String> {
+    match outcome {
+        Ok(v) => match &v.phase {
+            RoomPhase::Waiting | RoomPhase::InProgress => None,
+            RoomPhase::NotYetOpen { opens } => Some(format!("The room is not open: it opens at {opens}.")),
+            RoomPhase::Closed => Some("The room is closed: this visit is over.".to_owned()),
+        },
+        Err(AppError::Unauthorized) => Some("You were signed out. Sign in again to return to the room.".to_owned()),
+        Err(AppError::NotFound | AppError::Forbidden) => Some("You can no longer enter this room.".to_owned()),
+        Err(AppError::Conflict(message)) => Some(message.clone()),
+        // The network or the server is down: worth trying again.
+        Err(_) => None,
+    }
+}
+
 #[component]
 fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     let id = v.id;
@@ -105,6 +143,8 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     let typing = RwSignal::new(None::<String>);
     let channel_state = RwSignal::new(if live { ChannelState::Connecting } else { ChannelState::Closed });
     let refused = RwSignal::new(None::<String>);
+    // Why the channel gave up for good.
+    let gone = RwSignal::new(None::<String>);
     let notes_elsewhere = RwSignal::new(None::<(i32, String)>);
     let call_state = RwSignal::new(String::from("new"));
     let prescription_list = RwSignal::new(v.prescriptions.clone());
@@ -116,10 +156,12 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
         });
     };
     let permission = RwSignal::new(PermissionState::Unknown);
-    let channel = StoredValue::new_local(None::<Channel>);
-    let call = StoredValue::new_local(None::<Call>);
+    let channel = StoredValue::<_, PageLocal>::new_with_storage(None::<Channel>);
+    let call = StoredValue::<_, PageLocal>::new_with_storage(None::<Call>);
     // The patient's connection the doctor last offered a call to.
     let offered_to = StoredValue::new(None::<Uuid>);
+    // Hung up with the button: no call is offered or answered until "Rejoin".
+    let hung_up = StoredValue::new(false);
 
     let other_side = if doctor { "patient" } else { "doctor" };
     let other_present = Memo::new(move |_| presence.read().iter().any(|p| p.1 == other_side));
@@ -143,6 +185,7 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
             call_state.try_set(s);
         });
         let created = Call::new(kind, ice_servers.get_value(), send_signal, on_state);
+
         created.set_remote_element("remote-media");
         call.set_value(Some(created.clone()));
         created
@@ -157,7 +200,7 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     // The doctor calls the patient's current connection once the visit is
     // under way and both are there (again after the patient reloads).
     let maybe_offer = move || {
-        if !doctor || !media || !in_progress.try_get_untracked().unwrap_or(false) {
+        if !doctor || !media || hung_up.get_value() || !in_progress.try_get_untracked().unwrap_or(false) {
             return;
         }
         let patient = presence.try_with_untracked(|p| p.iter().find(|p| p.1 == "patient").map(|p| p.0)).flatten();
@@ -175,18 +218,86 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
         });
     };
 
+    // Rejoin after hanging up: the doctor calls again; the patient asks the
+    // doctor to (a "rejoin" message, which the doctor's page answers with an offer).
+    let rejoin = move || {
+        hung_up.set_value(false);
+        if doctor {
+            offered_to.set_value(None);
+            maybe_offer();
+        } else {
+            let c = ensure_call();
+            leptos::task::spawn_local(async move {
+                permission.try_set(c.start_media("local-media").await);
+                channel.with_value(|ch| {
+                    if let Some(ch) = ch {
+                        ch.send(&ClientEvent::Signal { data: serde_json::json!({ "kind": "rejoin" }) });
+                    }
+                });
+            });
+        }
+    };
+    let hang_up = move || {
+        hung_up.set_value(true);
+        if let Some(c) = call.get_value() {
+            c.hang_up(true);
+        }
+    };
+    // The visit's status changed (on the channel, or seen again after a reconnect).
+    let on_status = move |s: String| {
+        let done = is_final(&s);
+        status.try_set(s);
+        if done {
+            if let Some(c) = call.get_value() {
+                c.hang_up(false);
+            }
+            room_view.refetch();
+        } else {
+            if media && !doctor && !hung_up.get_value() {
+                start_media();
+            }
+            maybe_offer();
+        }
+    };
+    // Back after a drop: what happened meanwhile (chat, status, prescriptions)
+    // is read again; presence is announced afresh by everyone in the room.
+    let resume = move || {
+        leptos::task::spawn_local(async move {
+            let Ok(v) = room(id).await else { return };
+            outbox.try_update(|o| o.retain(|(client, _)| !v.messages.iter().any(|m| m.client_id == *client)));
+            messages.try_update(|m| *m = merge_messages(m, v.messages));
+            prescription_list.try_set(v.prescriptions);
+            if status.try_get_untracked().is_some_and(|s| s != v.status) {
+                on_status(v.status);
+            }
+        });
+    };
+
     #[cfg(not(feature = "hydrate"))]
-    let _ = maybe_offer;
+    let _ = (maybe_offer, on_status, resume);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use crate::api::room::ServerEvent;
+        use crate::components::channel::{Handlers, StillAdmitted};
         use std::rc::Rc;
         if !live || channel.with_value(Option::is_some) {
             return;
         }
+        let welcomed = StoredValue::new(false);
         let on_event = Rc::new(move |event: ServerEvent| match event {
             ServerEvent::Welcome { status: s, .. } => {
-                status.try_set(s);
+                // Whoever is here answers our arrival: the old list is stale.
+                presence.try_set(Vec::new());
+                if welcomed.get_value() {
+                    // A reconnect: catch up on what happened while we were away.
+                    if status.try_get_untracked().is_some_and(|old| old != s) {
+                        on_status(s);
+                    }
+                    resume();
+                } else {
+                    welcomed.set_value(true);
+                    status.try_set(s);
+                }
             }
             ServerEvent::Presence { conn, role, name, present } => {
                 presence.try_update(|p| {
@@ -197,21 +308,7 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
                 });
                 maybe_offer();
             }
-            ServerEvent::State { status: s } => {
-                let done = is_final(&s);
-                status.try_set(s);
-                if done {
-                    if let Some(c) = call.get_value() {
-                        c.hang_up(false);
-                    }
-                    room_view.refetch();
-                } else {
-                    if media && !doctor {
-                        start_media();
-                    }
-                    maybe_offer();
-                }
-            }
+            ServerEvent::State { status: s } => on_status(s),
             ServerEvent::Chat { message } => {
                 outbox.try_update(|o| o.retain(|(client, _)| *client != message.client_id));
                 messages.try_update(|m| {
@@ -230,7 +327,15 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
                     std::time::Duration::from_secs(4),
                 );
             }
+            ServerEvent::Signal { data, .. } if data.get("kind").and_then(|k| k.as_str()) == Some("rejoin") => {
+                // The patient hung up and came back: call them again (unless we hung up ourselves).
+                offered_to.set_value(None);
+                maybe_offer();
+            }
             ServerEvent::Signal { data, .. } => {
+                if hung_up.get_value() {
+                    return;
+                }
                 let c = ensure_call();
                 leptos::task::spawn_local(async move { c.on_signal(data).await });
             }
@@ -243,12 +348,28 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
             }
             ServerEvent::Pong => {}
         });
+        let still_admitted: StillAdmitted = Rc::new(move || {
+            Box::pin(async move {
+                let outcome = room(id).await;
+                if matches!(&outcome, Ok(v) if v.phase == RoomPhase::Closed) {
+                    // Over while we were away: show the record.
+                    room_view.refetch();
+                }
+                refusal(&outcome)
+            })
+        });
         let opened = Channel::open(
             &format!("/ws/consultations/{id}"),
-            on_event,
-            Rc::new(move |s| {
-                channel_state.try_set(s);
-            }),
+            Handlers {
+                on_event,
+                on_state: Rc::new(move |s| {
+                    channel_state.try_set(s);
+                }),
+                on_refused: Rc::new(move |why| {
+                    gone.try_set(Some(why));
+                }),
+                still_admitted,
+            },
         );
         channel.set_value(Some(opened));
         if media && in_progress.get_untracked() {
@@ -291,7 +412,9 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
             </section>
         }
     });
-    let precheck = (media && live && !is_final(&v.status)).then(|| {
+    // Before the room opens too: there is time to fix a camera then.
+    let before_or_during = matches!(v.phase, RoomPhase::NotYetOpen { .. } | RoomPhase::Waiting | RoomPhase::InProgress);
+    let precheck = (media && before_or_during && !is_final(&v.status)).then(|| {
         view! { <PreCallCheck permission start_media=Callback::new(move |_| start_media())/> }
     });
     let opens = match &v.phase {
@@ -317,6 +440,7 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
                     {move || channel_state.try_get().unwrap_or(ChannelState::Closed).label()}
                 </p>
                 <p class="presence" role="status">{waiting_line}</p>
+                {move || gone.get().map(|why| view! { <p class="alert error channel-gone" role="alert">{why}</p> })}
                 <Show when=move || !in_progress.get() && !is_final(&status.get()) && !doctor>
                     <p class="alert info">"The doctor will start the visit. Keep this page open: you will be let in automatically."</p>
                 </Show>
@@ -329,7 +453,7 @@ fn RoomBody(v: RoomView, room_view: RoomResource) -> impl IntoView {
     let call_panel = (media && live).then(|| {
         view! {
             <Show when=move || in_progress.get()>
-                <CallPanel call call_state/>
+                <CallPanel call call_state hang_up=Callback::new(move |_| hang_up()) rejoin=Callback::new(move |_| rejoin())/>
             </Show>
         }
     });
@@ -405,12 +529,18 @@ fn PreCallCheck(permission: RwSignal<PermissionState>, start_media: Callback<()>
 }
 
 #[component]
-fn CallPanel(call: StoredValue<Option<Call>, LocalStorage>, call_state: RwSignal<String>) -> impl IntoView {
+fn CallPanel(
+    call: StoredValue<Option<Call>, PageLocal>,
+    call_state: RwSignal<String>,
+    hang_up: Callback<()>,
+    rejoin: Callback<()>,
+) -> impl IntoView {
     let muted = RwSignal::new(false);
     let camera_off = RwSignal::new(false);
     let toggle_mute = move |_| {
         let next = !muted.get_untracked();
         muted.set(next);
+
         if let Some(c) = call.get_value() {
             c.set_muted(next);
         }
@@ -422,18 +552,13 @@ fn CallPanel(call: StoredValue<Option<Call>, LocalStorage>, call_state: RwSignal
             c.set_camera_off(next);
         }
     };
-    let hang_up = move |_| {
-        if let Some(c) = call.get_value() {
-            c.hang_up(true);
-        }
-    };
     let state_text = move || match call_state.try_get().unwrap_or_default().as_str() {
         "new" => "Waiting for the other side…".to_owned(),
         "connecting" => "Connecting…".to_owned(),
         "connected" => "Connected".to_owned(),
         "disconnected" => "Connection interrupted: trying again…".to_owned(),
         "failed" => "The call could not connect.".to_owned(),
-        "closed" => "Call ended. Reload the page to rejoin.".to_owned(),
+        "closed" => "Call ended.".to_owned(),
         other => other.to_owned(),
     };
     view! {
@@ -448,7 +573,14 @@ fn CallPanel(call: StoredValue<Option<Call>, LocalStorage>, call_state: RwSignal
                 <button type="button" class="button secondary" aria-pressed=move || camera_off.get().to_string() on:click=toggle_camera>
                     {move || if camera_off.get() { "Camera on" } else { "Camera off" }}
                 </button>
-                <button type="button" class="button danger" on:click=hang_up>"Hang up"</button>
+                <Show
+                    when=move || matches!(call_state.try_get().unwrap_or_default().as_str(), "closed" | "failed")
+                    fallback=move || view! {
+                        <button type="button" class="button danger" on:click=move |_| hang_up.run(())>"Hang up"</button>
+                    }
+                >
+                    <button type="button" class="button" on:click=move |_| rejoin.run(())>"Rejoin the call"</button>
+                </Show>
             </div>
         </section>
     }
@@ -494,7 +626,7 @@ fn DoctorControls(id: Uuid, can_start: bool, can_no_show: bool, status: RwSignal
 
 #[component]
 fn ChatPanel(
-    channel: StoredValue<Option<Channel>, LocalStorage>,
+    channel: StoredValue<Option<Channel>, PageLocal>,
     messages: RwSignal<Vec<ChatMessageView>>,
     outbox: RwSignal<Vec<(Uuid, String)>>,
     typing: RwSignal<Option<String>>,
@@ -615,6 +747,8 @@ enum Saving {
     Unsaved,
     InFlight,
     Failed(String),
+    /// Up to date with what another tab saved (taken from there).
+    Adopted,
     /// Another tab saved something else: nothing overwritten until the doctor chooses.
     Conflict {
         version: i32,
@@ -701,6 +835,16 @@ fn NotesEditor(
                 if sent_notes.contains(theirs.trim()) && sent_diagnosis.contains(their_diagnosis.trim()) {
                     version.set(v);
                     dispatch(complete);
+                } else if !complete
+                    && theirs.contains(sent_notes.trim())
+                    && their_diagnosis.contains(sent_diagnosis.trim())
+                    && edits.get_value() == edit
+                {
+                    // Ours is already part of theirs: take theirs, nothing is lost either.
+                    notes.set(theirs);
+                    diagnosis.set(their_diagnosis);
+                    version.set(v);
+                    state.set(Saving::Adopted);
                 } else {
                     state.set(Saving::Conflict { version: v, notes: theirs, diagnosis: their_diagnosis });
                 }
@@ -722,6 +866,7 @@ fn NotesEditor(
     let state_text = move || match state.get() {
         Saving::Saved(Some(at)) => format!("All changes saved at {at}."),
         Saving::Saved(None) => "Nothing written yet.".to_owned(),
+        Saving::Adopted => "Showing the notes saved in another tab.".to_owned(),
         Saving::Unsaved => "Unsaved changes…".to_owned(),
         Saving::InFlight => "Saving…".to_owned(),
         Saving::Failed(e) => format!("Not saved yet ({e}). Trying again…"),
@@ -738,7 +883,7 @@ fn NotesEditor(
             notes.set(n);
             diagnosis.set(d);
             version.set(v);
-            state.set(Saving::Saved(None));
+            state.set(Saving::Adopted);
         }
     };
     let conflict = move || match state.get() {
@@ -1131,5 +1276,39 @@ fn MedicationRow(i: usize, rows: RwSignal<Vec<MedicationInput>>, outcome: Outcom
             {text("refills", "Refills", |m| m.refills.clone(), |m, v| m.refills = v)}
             {text("notes", "Notes (optional)", |m| m.notes.clone(), |m, v| m.notes = v)}
         </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(n: u128, body: &str) -> ChatMessageView {
+        ChatMessageView {
+            id: Uuid::from_u128(n),
+            client_id: Uuid::from_u128(1000 + n),
+            sender_role: "doctor".into(),
+            sender_name: "Dr Ada Lovelace".into(),
+            body: body.into(),
+            time: "10:00".into(),
+            at: "2026-12-01T10:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn messages_missed_during_a_drop_are_added_once_in_the_servers_order() {
+        let shown = vec![message(1, "Hello"), message(3, "Arrived on the new channel")];
+        let history = vec![message(1, "Hello"), message(2, "Sent while you were away")];
+        let merged = merge_messages(&shown, history);
+        let bodies: Vec<&str> = merged.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, vec!["Hello", "Sent while you were away", "Arrived on the new channel"]);
+    }
+
+    #[test]
+    fn a_room_that_is_still_open_is_worth_reconnecting_to_and_a_closed_one_is_not() {
+        assert_eq!(refusal(&Err(AppError::Unavailable)), None);
+        assert_eq!(refusal(&Err(AppError::Request("network".into()))), None);
+        assert_eq!(refusal(&Err(AppError::NotFound)).as_deref(), Some("You can no longer enter this room."));
+        assert!(refusal(&Err(AppError::Unauthorized)).is_some_and(|m| m.contains("Sign in again")));
     }
 }
