@@ -39,6 +39,25 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Fill the database with scale data by COPY (migrating it first): verified
+    /// doctors, patients, consultations with payments and prescriptions over
+    /// three years, and audit rows in monthly partitions. For benchmarks only.
+    Scale {
+        #[arg(long, default_value_t = 10_000)]
+        doctors: usize,
+        #[arg(long, default_value_t = 100_000)]
+        patients: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        consultations: usize,
+        #[arg(long, default_value_t = 10_000_000)]
+        audit_rows: usize,
+        /// Fixes who books whom, when and with what outcome (ids are new on every run).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Run even on a database holding more than the demo data.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -105,6 +124,23 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit { command } => audit(&settings, command).await,
+        Command::Scale { doctors, patients, consultations, audit_rows, seed, force } => {
+            use telehealth::server::scale;
+            let url = settings.database_url().map_err(|e| e.to_string())?;
+            db::migrate(url.expose(), &settings.database).await.map_err(|e| e.to_string())?;
+            let options = scale::ScaleOptions { doctors, patients, consultations, audit_rows, seed, force };
+            let report =
+                scale::generate_at(url.expose(), &options, |line| println!("{line}")).await.map_err(|e| match e {
+                    scale::ScaleError::Database(e) => format!("generating scale data failed: {}", db::one_line(&e)),
+                    other => other.to_string(),
+                })?;
+            println!(
+                "scale data generated in {:.1?} (password of every account: {})",
+                report.total,
+                scale::SCALE_PASSWORD
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Archive => {
             let url = settings.database_url().map_err(|e| e.to_string())?;
             if settings.database.migrate_on_start {

@@ -175,6 +175,20 @@ test('the manifest makes the app installable', async ({ request }) => {
   }
 });
 
+test('Chromium finds the app installable', async ({ page, context }) => {
+  await page.goto('/');
+  // The service worker must control the page before Chromium's check counts it.
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as {
+    installabilityErrors: { errorId: string }[];
+  };
+  expect(installabilityErrors.map((e) => e.errorId), 'installability errors').toEqual([]);
+  const manifest = (await cdp.send('Page.getAppManifest')) as { url: string; errors: unknown[] };
+  expect(manifest.url).toMatch(/\/manifest\.webmanifest$/);
+  expect(manifest.errors).toEqual([]);
+});
+
 test('the service worker takes control and serves the offline page', async ({
   page,
   context,
@@ -202,6 +216,23 @@ test('the service worker takes control and serves the offline page', async ({
   try {
     await page.goto('/about').catch(() => null);
     await expect(page.getByRole('heading', { name: 'You are offline' })).toBeVisible();
+    // The offline page is styled from the shell cache, not the network.
+    const styled = await page.evaluate(() =>
+      Array.from(document.styleSheets).some((sheet) => {
+        try {
+          return sheet.cssRules.length > 0;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    expect(styled, 'the offline page has its stylesheet while offline').toBe(true);
+    // The shell's static assets come from the cache too.
+    const cached = await page.evaluate(async () => {
+      const res = await fetch('/manifest.webmanifest');
+      return res.ok;
+    });
+    expect(cached, 'the manifest is served offline from the shell cache').toBe(true);
   } finally {
     await context.setOffline(false);
   }

@@ -11,6 +11,7 @@ pub mod integrations;
 pub mod password;
 pub mod pdf;
 pub mod room_hub;
+pub mod scale;
 pub mod services;
 pub mod startup;
 pub mod state;

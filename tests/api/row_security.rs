@@ -323,27 +323,25 @@ async fn addenda_are_their_patients_and_doctors_only_even_once_the_visit_is_arch
     bodies.sort();
     assert_eq!(bodies, vec!["Ana, 2020: cancelled by phone", "Ana: the ECG was on the 3rd"]);
     // She cannot write one, not even on her own record.
-    let refused =
-        sqlx::query("INSERT INTO consultation_addenda (consultation_id, author_id, body) VALUES ($1, $2, 'x')")
-            .bind(consultation_of(&app, w.ana).await)
-            .bind(w.ana)
-            .execute(&mut *tx)
-            .await
-            .unwrap_err();
-    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    refuse_addendum(&mut tx, consultation_of(&app, w.ana).await, w.ana).await;
     tx.rollback().await.unwrap();
     // Another doctor cannot add one to a consultation that is not theirs.
     let mut tx = conn.begin().await.unwrap();
     act_as(&mut tx, Some(w.other_doctor_user), "doctor").await;
+    refuse_addendum(&mut tx, consultation_of(&app, w.ben).await, w.other_doctor_user).await;
+    tx.rollback().await.unwrap();
+}
+
+/// Row security refuses this author's addendum on this consultation.
+async fn refuse_addendum(tx: &mut PgConnection, consultation: Uuid, author: Uuid) {
     let refused =
         sqlx::query("INSERT INTO consultation_addenda (consultation_id, author_id, body) VALUES ($1, $2, 'x')")
-            .bind(consultation_of(&app, w.ben).await)
-            .bind(w.other_doctor_user)
+            .bind(consultation)
+            .bind(author)
             .execute(&mut *tx)
             .await
             .unwrap_err();
     assert!(refused.to_string().contains("row-level security"), "{refused}");
-    tx.rollback().await.unwrap();
 }
 
 #[tokio::test]

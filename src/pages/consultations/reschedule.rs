@@ -9,6 +9,7 @@ use crate::components::form::{FormAlert, Outcome};
 use crate::components::guard::RequireRole;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::pages::public::set_status;
 
 /// Move a booked consultation to another free time of the same doctor.
 #[component]
@@ -75,7 +76,10 @@ fn Reschedule() -> impl IntoView {
                             <p class="alert info">"This consultation can no longer be moved: it is too close to its start, or not booked."</p>
                             <p><a href="/consultations">"Back to your consultations"</a></p>
                         }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => {
+                            set_status(e.status_code());
+                            view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any()
+                        }
                     }
                 })}
             </Transition>

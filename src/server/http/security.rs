@@ -17,6 +17,20 @@ fn is_static_asset(path: &str) -> bool {
         || matches!(path, "/favicon.ico" | "/manifest.webmanifest" | "/robots.txt" | "/offline.html" | "/offline.css")
 }
 
+/// A `/pkg` file whose name carries its content hash (`telehealth.<hash>.css`,
+/// cargo-leptos's `hash-files`): it never changes under that name, so it may
+/// be cached for good. A hash is a base64url part of 16 characters or more
+/// with a digit or a capital in it (plain names such as `telehealth_bg` have neither).
+fn is_hashed_asset(path: &str) -> bool {
+    let Some(name) = path.strip_prefix("/pkg/") else { return false };
+    !name.contains('/')
+        && name.split('.').any(|part| {
+            part.len() >= 16
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && part.bytes().any(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        })
+}
+
 /// The Content-Security-Policy for a page rendered with this nonce.
 pub fn content_security_policy(nonce: &str, dev_reload: Option<u32>) -> String {
     let reload = dev_reload.map(|port| format!(" ws://127.0.0.1:{port} ws://localhost:{port}")).unwrap_or_default();
@@ -44,6 +58,7 @@ pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next
     let mut res = next.run(req).await;
 
     let dev_reload = (!state.settings.is_production()).then_some(state.leptos_options.reload_port);
+    let served = res.status().is_success();
     let h = res.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce, dev_reload)) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -65,6 +80,9 @@ pub async fn headers(State(state): State<AppState>, mut req: Request, next: Next
         // The service worker must always be revalidated, and may control the whole origin.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         h.insert("service-worker-allowed", HeaderValue::from_static("/"));
+    } else if is_hashed_asset(&path) && served {
+        // Its name changes with its content: kept for a year, never revalidated.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
     } else if is_static_asset(&path) {
         h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("public, no-cache"));
     } else {
@@ -90,6 +108,16 @@ mod tests {
     #[test]
     fn development_allows_the_live_reload_socket() {
         assert!(content_security_policy("n", Some(3001)).contains("ws://127.0.0.1:3001"));
+    }
+
+    #[test]
+    fn only_content_hashed_files_may_be_cached_for_good() {
+        assert!(is_hashed_asset("/pkg/telehealth.OqniPGKR3wKyqGASTjdB-g.css"));
+        assert!(is_hashed_asset("/pkg/telehealth_bg.wasm.d.k71AOwTgApvNu9kascsdhw.ts"));
+        assert!(!is_hashed_asset("/pkg/telehealth.js"), "an unhashed build changes under the same name");
+        assert!(!is_hashed_asset("/pkg/telehealth_components_bg.wasm"));
+        assert!(!is_hashed_asset("/manifest.webmanifest"));
+        assert!(!is_hashed_asset("/consultations/OqniPGKR3wKyqGASTjdB-g"));
     }
 
     #[test]
