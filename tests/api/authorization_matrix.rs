@@ -238,16 +238,7 @@ fn ymd(days: i64) -> String {
 /// An approved doctor open 00:00–20:00 UTC every day (the evenings stay
 /// free for windows added by the table), signed in.
 async fn open_doctor(app: &TestApp, email: &'static str, name: (&str, &str)) -> (Person, Uuid) {
-    let (client, user_id) = signed_up_and_in(app, email, name, "doctor").await;
-    let doctor_id = approved_doctor(&app.pool, user_id).await;
-    sqlx::query(
-        "INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone)
-         SELECT $1, d, '00:00'::time, '20:00'::time, 'UTC' FROM generate_series(0, 6) AS d",
-    )
-    .bind(doctor_id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    let (client, user_id, doctor_id) = bookable_doctor_until(app, email, name, "20:00").await;
     (Person { email, client, user_id }, doctor_id)
 }
 

@@ -83,7 +83,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)
     let mut env = test_env(&db);
     configure(&mut env);
     let settings = Settings::load_from(&env).expect("test settings load");
-    let options = startup::leptos_options(&settings);
+    let mut options = startup::leptos_options(&settings);
+    // The process's LEPTOS_SITE_ROOT is shared by every test; a test may name its own.
+    if let Some(root) = env.get("LEPTOS_SITE_ROOT") {
+        options.site_root = root.as_str().into();
+    }
     let app = Application::build(settings, options).await.expect("the app starts");
     let address = format!("http://{}", app.addr());
     // The tests look at the database as its owner: row-level security,
@@ -499,13 +503,24 @@ pub async fn signed_up_and_in(
 /// around the clock (UTC) with 30-minute slots and an hour's notice, signed
 /// in: the browser, the user id and the doctors.id.
 pub async fn bookable_doctor(app: &TestApp, email: &str, name: (&str, &str)) -> (reqwest::Client, Uuid, Uuid) {
+    bookable_doctor_until(app, email, name, "24:00").await
+}
+
+/// The same, open from midnight until `until` (UTC) every day.
+pub async fn bookable_doctor_until(
+    app: &TestApp,
+    email: &str,
+    name: (&str, &str),
+    until: &str,
+) -> (reqwest::Client, Uuid, Uuid) {
     let (client, user_id) = signed_up_and_in(app, email, name, "doctor").await;
     let doctor_id = approved_doctor(&app.pool, user_id).await;
     sqlx::query(
         "INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone)
-         SELECT $1, d, '00:00'::time, '24:00'::time, 'UTC' FROM generate_series(0, 6) AS d",
+         SELECT $1, d, '00:00'::time, $2::time, 'UTC' FROM generate_series(0, 6) AS d",
     )
     .bind(doctor_id)
+    .bind(until)
     .execute(&app.pool)
     .await
     .expect("insert windows");

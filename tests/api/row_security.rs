@@ -334,13 +334,19 @@ async fn addenda_are_their_patients_and_doctors_only_even_once_the_visit_is_arch
 
 /// Row security refuses this author's addendum on this consultation.
 async fn refuse_addendum(tx: &mut PgConnection, consultation: Uuid, author: Uuid) {
-    let refused =
+    let insert =
         sqlx::query("INSERT INTO consultation_addenda (consultation_id, author_id, body) VALUES ($1, $2, 'x')")
             .bind(consultation)
-            .bind(author)
-            .execute(&mut *tx)
-            .await
-            .unwrap_err();
+            .bind(author);
+    refused_by_row_security(tx, insert).await;
+}
+
+/// The statement fails, and row security is why.
+async fn refused_by_row_security(
+    tx: &mut PgConnection,
+    statement: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+) {
+    let refused = statement.execute(&mut *tx).await.unwrap_err();
     assert!(refused.to_string().contains("row-level security"), "{refused}");
 }
 
@@ -359,21 +365,13 @@ async fn parked_room_payloads_are_their_rooms_parties_and_the_systems_only() {
     tx.commit().await.unwrap();
     let mut tx = conn.begin().await.unwrap();
     act_as(&mut tx, Some(w.ana), "patient").await;
-    let refused = sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)")
-        .bind(payload(bens))
-        .execute(&mut *tx)
-        .await
-        .unwrap_err();
-    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    refused_by_row_security(&mut tx, sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)").bind(payload(bens)))
+        .await;
     tx.rollback().await.unwrap();
     let mut tx = conn.begin().await.unwrap();
     act_as(&mut tx, None, "").await;
-    let refused = sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)")
-        .bind(payload(anas))
-        .execute(&mut *tx)
-        .await
-        .unwrap_err();
-    assert!(refused.to_string().contains("row-level security"), "{refused}");
+    refused_by_row_security(&mut tx, sqlx::query("INSERT INTO room_relay (payload) VALUES ($1)").bind(payload(anas)))
+        .await;
     tx.rollback().await.unwrap();
     // The server parks for any room.
     let mut tx = conn.begin().await.unwrap();
