@@ -80,13 +80,20 @@ impl AppError {
     }
 }
 
+/// How much of a decoder's message (which quotes the input) an answer repeats.
+const MAX_DETAIL_CHARS: usize = 200;
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
-                AppError::Request(format!("The request could not be read: {msg}"))
+                // The decoder's message quotes the input: keep the answer short
+                // whatever was sent (and never more than a line of it).
+                let shown: String = msg.chars().take(MAX_DETAIL_CHARS).collect();
+                let more = if msg.chars().nth(MAX_DETAIL_CHARS).is_some() { "…" } else { "" };
+                AppError::Request(format!("The request could not be read: {shown}{more}"))
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
                 AppError::Request("The server could not be reached. Check your connection.".into())

@@ -697,8 +697,18 @@ async fn fresh_browser(app: &TestApp, world: &mut World, caller: Caller) -> reqw
 /// How long a call may take before it counts as unanswered (status 0).
 const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Sends the request; the status and the body.
+/// Sends the request; the status and the body. A page or GET that got no
+/// answer at all (a dropped connection, not a slow one) is asked once more:
+/// it changes nothing, and the loaded CI machine can drop one.
 async fn send(app: &TestApp, client: &reqwest::Client, req: &Req) -> (u16, String) {
+    let first = send_once(app, client, req).await;
+    match req {
+        Req::Get(_) if first.0 == 0 && !first.1.contains("timed out") => send_once(app, client, req).await,
+        _ => first,
+    }
+}
+
+async fn send_once(app: &TestApp, client: &reqwest::Client, req: &Req) -> (u16, String) {
     let url = |path: &str| format!("{}{}", app.address, path);
     let res = match req {
         Req::Get(path) => client.get(url(path)).timeout(WAIT).send().await,
@@ -726,7 +736,18 @@ async fn send(app: &TestApp, client: &reqwest::Client, req: &Req) -> (u16, Strin
     };
     let res = match res {
         Ok(res) => res,
-        Err(e) => return (0, format!("no answer: {e}")),
+        Err(e) => {
+            let mut why = format!("no answer: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                why.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            if e.is_timeout() {
+                why.push_str(" (timed out)");
+            }
+            return (0, why);
+        }
     };
     let status = res.status().as_u16();
     if status == 101 {

@@ -7,6 +7,7 @@
 // replies in a map of tuples: clearer here than named types for each.
 #![allow(clippy::type_complexity)]
 
+mod fuzz;
 mod helpers;
 
 mod admin;

@@ -20,7 +20,13 @@ pub async fn map_status(req: Request, next: Next) -> Response {
         return res;
     }
     let (mut parts, body) = res.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_ERROR_BODY).await.unwrap_or_default();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        // Only an error quoting a huge input could be this long: the input is at fault.
+        parts.status = StatusCode::BAD_REQUEST;
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        let error = AppError::Request("The request could not be read.".into());
+        return Response::from_parts(parts, Body::from(serde_json::to_vec(&error).unwrap_or_default()));
+    };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
