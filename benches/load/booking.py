@@ -103,6 +103,68 @@ def in_parallel(items, clients, work):
         t.join()
 
 
+def prepare_bookings(base, db, n_patients, clients):
+    """Makes `n_patients` signed-in patients (copies of one signed-up account,
+    emails confirmed), opens every listed doctor's calendar around the clock
+    (15-minute slots, 60 days) and returns (run, patients, bookings): one
+    booking per free time, "<cookie>\t<form body>", shuffled. The run's
+    patients' emails are load.<run>.<i>@example.com."""
+    # One real account, then copies of it (same password hash), emails confirmed.
+    run = uuid.uuid4().hex[:8]
+    first = Client(base)
+    email0 = f"load.{run}.0@example.com"
+    status, body = first.request("POST", "/api/sign_up", {
+        "email": email0, "password": PASSWORD, "first_name": "Load", "last_name": "Tester",
+        "timezone": "UTC", "role": "patient"})
+    assert status == 200, (status, body)
+    psql(db, f"""
+        INSERT INTO users (email, password_hash, role, is_email_verified)
+        SELECT 'load.{run}.' || g || '@example.com', u.password_hash, 'patient', true
+        FROM users u, generate_series(1, {n_patients - 1}) g WHERE u.email = '{email0}';
+        UPDATE users SET is_email_verified = true WHERE email = '{email0}';
+        INSERT INTO profiles (user_id, first_name, last_name, timezone)
+        SELECT id, 'Load', 'Tester', 'UTC' FROM users WHERE email LIKE 'load.{run}.%' AND id NOT IN
+            (SELECT user_id FROM profiles);""")
+    patients = [Client(base) for _ in range(n_patients)]
+    emails = [f"load.{run}.{i}@example.com" for i in range(n_patients)]
+
+    def sign_in(i):
+        s, b = patients[i].request("POST", "/api/sign_in", {"email": emails[i], "password": PASSWORD})
+        assert s == 200, (s, b)
+
+    t0 = time.time()
+    in_parallel(list(range(n_patients)), min(clients, 4), sign_in)
+    print(f"signed in {n_patients} patients in {time.time() - t0:.1f} s")
+
+    # Every listed doctor open around the clock for 60 days, 15-minute slots.
+    doctors = psql(db, """
+        UPDATE doctors SET slot_minutes = 15, buffer_minutes = 0, min_notice_minutes = 60,
+                           booking_horizon_days = 60
+        WHERE is_verified AND is_available RETURNING id""").split()
+    psql(db, f"""
+        DELETE FROM doctor_time_off;
+        UPDATE availability_slots SET deleted_at = now() WHERE deleted_at IS NULL;
+        INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone, is_recurring)
+        SELECT d, g, '00:00', '24:00', 'UTC', true
+        FROM unnest(ARRAY['{"','".join(doctors)}']::uuid[]) d, generate_series(0, 6) g;""")
+    # A serving database has statistics; a fresh one gets them now.
+    psql(db, "ANALYZE")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    begin = (now + datetime.timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    times = [begin + datetime.timedelta(minutes=15 * k) for k in range(int(59 * 24 * 4))]
+    per_doctor = max(1, n_patients // len(doctors))
+    bookings = []
+    for d, doctor in enumerate(doctors):
+        for k, t in enumerate(times):
+            patient = patients[(d * per_doctor + k % per_doctor) % n_patients]
+            body = urllib.parse.urlencode({
+                "doctor_id": doctor, "starts_at": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "consultation_type": "video",
+                "symptoms": "Load test.", "booking_key": str(uuid.uuid4())})
+            bookings.append(f"{patient.cookie_header()}\t{body}")
+    random.shuffle(bookings)
+    return run, patients, bookings
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", default="http://127.0.0.1:3400")
@@ -114,59 +176,7 @@ def main():
     ap.add_argument("--server-pid", help="the server's process id (found from the port otherwise)")
     args = ap.parse_args()
 
-    # One real account, then copies of it (same password hash), emails confirmed.
-    run = uuid.uuid4().hex[:8]
-    first = Client(args.base)
-    email0 = f"load.{run}.0@example.com"
-    status, body = first.request("POST", "/api/sign_up", {
-        "email": email0, "password": PASSWORD, "first_name": "Load", "last_name": "Tester",
-        "timezone": "UTC", "role": "patient"})
-    assert status == 200, (status, body)
-    psql(args.db, f"""
-        INSERT INTO users (email, password_hash, role, is_email_verified)
-        SELECT 'load.{run}.' || g || '@example.com', u.password_hash, 'patient', true
-        FROM users u, generate_series(1, {args.patients - 1}) g WHERE u.email = '{email0}';
-        UPDATE users SET is_email_verified = true WHERE email = '{email0}';
-        INSERT INTO profiles (user_id, first_name, last_name, timezone)
-        SELECT id, 'Load', 'Tester', 'UTC' FROM users WHERE email LIKE 'load.{run}.%' AND id NOT IN
-            (SELECT user_id FROM profiles);""")
-    patients = [Client(args.base) for _ in range(args.patients)]
-    emails = [f"load.{run}.{i}@example.com" for i in range(args.patients)]
-
-    def sign_in(i):
-        s, b = patients[i].request("POST", "/api/sign_in", {"email": emails[i], "password": PASSWORD})
-        assert s == 200, (s, b)
-
-    t0 = time.time()
-    in_parallel(list(range(args.patients)), min(args.clients, 4), sign_in)
-    print(f"signed in {args.patients} patients in {time.time() - t0:.1f} s")
-
-    # Every listed doctor open around the clock for 60 days, 15-minute slots.
-    doctors = psql(args.db, """
-        UPDATE doctors SET slot_minutes = 15, buffer_minutes = 0, min_notice_minutes = 60,
-                           booking_horizon_days = 60
-        WHERE is_verified AND is_available RETURNING id""").split()
-    psql(args.db, f"""
-        DELETE FROM doctor_time_off;
-        UPDATE availability_slots SET deleted_at = now() WHERE deleted_at IS NULL;
-        INSERT INTO availability_slots (doctor_id, day_of_week, start_time, end_time, timezone, is_recurring)
-        SELECT d, g, '00:00', '24:00', 'UTC', true
-        FROM unnest(ARRAY['{"','".join(doctors)}']::uuid[]) d, generate_series(0, 6) g;""")
-    # A serving database has statistics; a fresh one gets them now.
-    psql(args.db, "ANALYZE")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    begin = (now + datetime.timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
-    times = [begin + datetime.timedelta(minutes=15 * k) for k in range(int(59 * 24 * 4))]
-    per_doctor = max(1, args.patients // len(doctors))
-    bookings = []
-    for d, doctor in enumerate(doctors):
-        for k, t in enumerate(times):
-            patient = patients[(d * per_doctor + k % per_doctor) % args.patients]
-            body = urllib.parse.urlencode({
-                "doctor_id": doctor, "starts_at": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "consultation_type": "video",
-                "symptoms": "Load test.", "booking_key": str(uuid.uuid4())})
-            bookings.append(f"{patient.cookie_header()}\t{body}")
-    random.shuffle(bookings)
+    run, patients, bookings = prepare_bookings(args.base, args.db, args.patients, args.clients)
     fixtures = tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False)
     fixtures.write("\n".join(bookings) + "\n")
     fixtures.close()

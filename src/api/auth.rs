@@ -117,10 +117,13 @@ pub async fn sign_out_everywhere() -> Result<u64, AppError> {
 /// `GET /api/me`: who is signed in (None when nobody is).
 #[server(prefix = "/api", endpoint = "me", input = leptos::server_fn::codec::GetUrl)]
 pub async fn me() -> Result<Option<SignedInUser>, AppError> {
-    use crate::server::auth::session::current_user;
+    use crate::server::auth::session::{current_user, session_unchecked};
     use crate::server::db::{self, users};
     use crate::server::state::AppState;
-    let Some(user) = current_user() else { return Ok(None) };
+    let Some(user) = current_user() else {
+        // Cookies that could not be checked (database down) are not "nobody".
+        return if session_unchecked() { Err(AppError::Unavailable) } else { Ok(None) };
+    };
     let state = AppState::current()?;
     let mut tx = db::begin(&state.pool, Some(user.actor())).await?;
     let summary = users::summary(&mut tx, user.user_id).await?;

@@ -17,7 +17,8 @@ pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
                 Suspend::new(async move {
                     match me.await {
                         Ok(Some(_)) => children().into_any(),
-                        _ => sign_in_prompt(),
+                        Err(e) => could_not_check(e),
+                        Ok(None) => sign_in_prompt(),
                     }
                 })
             }}
@@ -52,7 +53,8 @@ pub fn RequireAdmin(children: ChildrenFn) -> impl IntoView {
                             .into_any()
                         }
                         Ok(Some(_)) => not_for_you("administrators"),
-                        _ => sign_in_prompt(),
+                        Err(e) => could_not_check(e),
+                        Ok(None) => sign_in_prompt(),
                     }
                 })
             }}
@@ -73,12 +75,26 @@ pub fn RequireRole(role: Role, children: ChildrenFn) -> impl IntoView {
                     match me.await {
                         Ok(Some(user)) if user.role == role => children().into_any(),
                         Ok(Some(_)) => not_for_you(if role == Role::Doctor { "doctors" } else { "patients" }),
-                        _ => sign_in_prompt(),
+                        Err(e) => could_not_check(e),
+                        Ok(None) => sign_in_prompt(),
                     }
                 })
             }}
         </Suspense>
     }
+}
+
+/// Who is asking could not be found out (the database is unreachable: 503):
+/// say so, rather than asking someone who is signed in to sign in.
+fn could_not_check(e: crate::error::AppError) -> AnyView {
+    set_status(e.status_code());
+    view! {
+        <section class="stack narrow" role="alert">
+            <h1>"Please try again in a moment"</h1>
+            <p>{e.to_string()}</p>
+        </section>
+    }
+    .into_any()
 }
 
 /// 401: the page needs a signed-in person.

@@ -6,8 +6,14 @@ use crate::error::AppError;
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
                 tracing::warn!(error = %super::db::one_line(&e), "database unavailable");
+                AppError::Unavailable
+            }
+            // The server is shutting down or the connection broke mid-request
+            // (PostgreSQL stopped or restarted): retry later, like the above.
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| super::db::outage::is_unavailable_sqlstate(&c)) => {
+                tracing::warn!(sqlstate = %db.code().unwrap_or_default(), "database unavailable");
                 AppError::Unavailable
             }
             sqlx::Error::RowNotFound => AppError::NotFound,

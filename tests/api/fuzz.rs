@@ -153,22 +153,7 @@ async fn a_nul_character_in_text_is_bad_input_and_changes_nothing() {
     // NUL character is what answers, as a 400 naming it.
     let app = spawn_app().await;
     let (patient, id) = signed_up_and_in(&app, "nul.patient@example.com", ("Nul", "Patient"), "patient").await;
-    let fields = [
-        ("first_name", "Ana"),
-        ("last_name", "Silva"),
-        ("phone", ""),
-        ("date_of_birth", ""),
-        ("gender", ""),
-        ("address", "1%00Main%20Street"),
-        ("city", ""),
-        ("state", ""),
-        ("country", ""),
-        ("pincode", ""),
-        ("timezone", "UTC"),
-        ("preferred_language", "en"),
-    ];
-    let form: Vec<String> = fields.iter().map(|(k, v)| format!("profile%5B{k}%5D={v}")).collect();
-    let form = form.join("&");
+    let form = profile_form(&[("address", "1\0Main Street")]);
     let (status, body) = post_answer(&app, &patient, "/api/update_profile", &form).await;
     assert!((400..500).contains(&status), "{status} {body}");
     assert!(body.to_string().contains("NUL"), "the answer says what was wrong: {body}");

@@ -11,39 +11,41 @@ pub fn admin_database_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:55432/postgres".into())
 }
 
-/// The URL of another database on the same server.
-pub fn database_url(name: &str) -> String {
-    let admin = admin_database_url();
-    let (server, _) = admin.rsplit_once('/').expect("TEST_DATABASE_URL has a database name");
-    format!("{server}/{name}")
-}
-
 /// An empty database of its own, dropped when the guard goes.
 pub struct TestDatabase {
     pub name: String,
     pub url: String,
+    /// The server's maintenance database, to drop this one from.
+    admin_url: String,
 }
 
 impl TestDatabase {
     pub async fn create() -> TestDatabase {
+        TestDatabase::create_on(&admin_database_url()).await
+    }
+
+    /// A database on another server (a test's private PostgreSQL).
+    pub async fn create_on(admin_url: &str) -> TestDatabase {
         let name = format!("test_{}", Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect(&admin_database_url())
+        let mut conn = PgConnection::connect(admin_url)
             .await
             .expect("PostgreSQL must be running for the integration tests (bash .ci/run starts it)");
         conn.execute(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).await.expect("create test database");
-        let url = database_url(&name);
-        TestDatabase { name, url }
+        let (server, _) = admin_url.rsplit_once('/').expect("the admin URL has a database name");
+        let url = format!("{server}/{name}");
+        TestDatabase { name, url, admin_url: admin_url.to_owned() }
     }
 }
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let name = self.name.clone();
+        let admin_url = self.admin_url.clone();
         // Drop needs its own runtime: the test's may be shutting down.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             rt.block_on(async {
-                let mut conn = PgConnection::connect(&admin_database_url()).await.ok()?;
+                let mut conn = PgConnection::connect(&admin_url).await.ok()?;
                 conn.execute(AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).await.ok()
             })
         })
@@ -79,7 +81,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the real application with extra settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
-    let db = TestDatabase::create().await;
+    spawn_app_in(TestDatabase::create().await, configure).await
+}
+
+/// Starts the real application on a database made for it.
+pub async fn spawn_app_in(db: TestDatabase, configure: impl FnOnce(&mut HashMap<String, String>)) -> TestApp {
     let mut env = test_env(&db);
     configure(&mut env);
     let settings = Settings::load_from(&env).expect("test settings load");
@@ -116,6 +122,33 @@ pub const PASSWORD: &str = "violet kettle harbour sings";
 /// An `application/x-www-form-urlencoded` body.
 pub fn form(pairs: &[(&str, &str)]) -> String {
     pairs.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
+/// The profile form as the page posts it (`profile[field]=…`, every field):
+/// Ana Silva in UTC, with `pairs` in place of the defaults.
+pub fn profile_form(pairs: &[(&str, &str)]) -> String {
+    const DEFAULTS: [(&str, &str); 12] = [
+        ("first_name", "Ana"),
+        ("last_name", "Silva"),
+        ("phone", ""),
+        ("date_of_birth", ""),
+        ("gender", ""),
+        ("address", ""),
+        ("city", ""),
+        ("state", ""),
+        ("country", ""),
+        ("pincode", ""),
+        ("timezone", "UTC"),
+        ("preferred_language", "en"),
+    ];
+    DEFAULTS
+        .iter()
+        .map(|(k, default)| {
+            let value = pairs.iter().find(|(pk, _)| pk == k).map_or(*default, |(_, v)| *v);
+            format!("profile%5B{k}%5D={}", urlencode(value))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub fn urlencode(s: &str) -> String {

@@ -20,6 +20,7 @@ mod data_rights;
 mod demo_data;
 mod doctors;
 mod email_verification;
+mod faults;
 mod health;
 mod mfa;
 mod pages;

@@ -16,41 +16,6 @@ async fn signed_in_patient(app: &TestApp) -> reqwest::Client {
     client
 }
 
-fn profile_form(pairs: &[(&str, &str)]) -> String {
-    let defaults = [
-        ("first_name", "Ana"),
-        ("last_name", "Silva"),
-        ("phone", ""),
-        ("date_of_birth", ""),
-        ("gender", ""),
-        ("address", ""),
-        ("city", ""),
-        ("state", ""),
-        ("country", ""),
-        ("pincode", ""),
-        ("timezone", "UTC"),
-        ("preferred_language", "en"),
-    ];
-    defaults
-        .iter()
-        .map(|(k, v)| {
-            let value = pairs.iter().find(|(pk, _)| pk == k).map(|(_, pv)| *pv).unwrap_or(v);
-            let encoded: String = value
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
-            format!("profile%5B{k}%5D={encoded}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
 #[tokio::test]
 async fn a_patient_saves_their_details_tidied_and_sees_them_again() {
     let app = spawn_app().await;

@@ -85,13 +85,24 @@ async fn sign_up(app: &TestApp, email: &str, (first, last): (&str, &str), timezo
 }
 
 async fn signed_in(app: &TestApp, email: &str) -> Person {
+    signed_in_at(app, &app.address, email).await
+}
+
+/// Signs in through `address` (an instance, or a proxy in front of them).
+async fn signed_in_at(app: &TestApp, address: &str, email: &str) -> Person {
     let jar = Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_provider(jar.clone())
         .build()
         .unwrap();
-    let res = app.post_form_as(&client, "/api/sign_in", &form(&[("email", email), ("password", PASSWORD)])).await;
+    let res = client
+        .post(format!("{address}/api/sign_in"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("email", email), ("password", PASSWORD)]))
+        .send()
+        .await
+        .expect("request sent");
     assert_eq!(res.status(), 200, "{email}: {}", res.text().await.unwrap());
     Person { client, jar, user_id: user_id(app, email).await }
 }
@@ -1280,4 +1291,170 @@ async fn a_scheduled_visit_nobody_started_becomes_a_no_show_after_the_grace_peri
     .await
     .unwrap();
     assert_eq!(by_doctor, vec![(Some(hart.person.user_id), json!({ "marked_by": "doctor" }))]);
+}
+
+// =====================================================================================
+// Behind nginx: two instances, one session, one room
+// =====================================================================================
+
+/// Debian's nginx on a free loopback port in front of the given instances
+/// (round robin), logging which instance served each request. It stops,
+/// and its directory goes, with the test.
+struct Nginx {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    address: String,
+}
+
+impl Nginx {
+    async fn start(instances: &[&str]) -> Nginx {
+        let dir = std::env::temp_dir().join(format!("telehealth-nginx-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let servers: String =
+            instances.iter().map(|a| format!("        server {};\n", a.trim_start_matches("http://"))).collect();
+        let d = dir.display();
+        // One process, no privilege drop, every file in the test's directory.
+        let config = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n\
+                 log_format upstream '$request_method $uri $status $upstream_addr';\n\
+                 access_log {d}/access.log upstream;\n\
+                 client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;\n\
+                 uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+                 map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}\n\
+                 upstream telehealth {{\n{servers}    }}\n\
+                 server {{\n\
+                     listen 127.0.0.1:{port};\n\
+                     location / {{\n\
+                         proxy_pass http://telehealth;\n\
+                         proxy_http_version 1.1;\n\
+                         proxy_set_header Host $http_host;\n\
+                         proxy_set_header Upgrade $http_upgrade;\n\
+                         proxy_set_header Connection $connection_upgrade;\n\
+                         proxy_set_header X-Forwarded-For $remote_addr;\n\
+                         proxy_read_timeout 1h;\n\
+                     }}\n\
+                 }}\n\
+             }}\n"
+        );
+        std::fs::write(dir.join("nginx.conf"), config).unwrap();
+        let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("nginx (Debian's nginx-light; .ci/bootstrap installs it)");
+        let child = std::process::Command::new(binary)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(dir.join("nginx.conf"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let nginx = Nginx { child, dir, address: format!("http://127.0.0.1:{port}") };
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return nginx;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("nginx did not listen: {}", std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default());
+    }
+
+    /// The instance (host:port) that served each logged request for `uri`.
+    /// A WebSocket is logged when it closes.
+    fn served(&self, uri: &str) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                (fields.get(1) == Some(&uri)).then(|| fields.get(3).unwrap_or(&"").to_string())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn behind_nginx_two_instances_serve_one_session_and_one_room() {
+    let app = spawn_app_with(shared_secrets).await;
+    let second = spawn_second_instance(&app, shared_secrets).await;
+    let nginx = Nginx::start(&[&app.address, &second]).await;
+    let instances =
+        [app.address.trim_start_matches("http://").to_owned(), second.trim_start_matches("http://").to_owned()];
+    let hart = dr_hart(&app).await;
+    ana(&app).await;
+
+    // One session: signed in through nginx, then every request, whichever
+    // instance serves it, knows who it is.
+    let patient = signed_in_at(&app, &nginx.address, "ana@example.com").await;
+    for _ in 0..4 {
+        let me: Value =
+            patient.client.get(format!("{}/api/me", nginx.address)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me["first_name"], "Ana", "{me}");
+    }
+    let served = nginx.served("/api/me");
+    assert_eq!(served.len(), 4, "{served:?}");
+    for instance in &instances {
+        assert!(served.contains(instance), "{instance} served none of {served:?}");
+    }
+
+    // One room: the patient and the doctor each enter through nginx.
+    let id = open_consultation(&app, &patient, &hart).await;
+    let doctor = signed_in_at(&app, &nginx.address, "hart@example.com").await;
+    let mut patient_ws = connect(&nginx.address, &patient, id).await.expect("the patient enters through nginx");
+    assert_eq!(next_event(&mut patient_ws, "the patient's welcome").await["type"], "welcome");
+    let mut doctor_ws = connect(&nginx.address, &doctor, id).await.expect("the doctor enters through nginx");
+    assert_eq!(next_event(&mut doctor_ws, "the doctor's welcome").await["type"], "welcome");
+    wait_for(&mut patient_ws, "the doctor's presence", |e| e["type"] == "presence" && e["role"] == "doctor").await;
+
+    let (status, body) = {
+        let res = doctor
+            .client
+            .post(format!("{}/api/start_visit", nginx.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(with_id(id))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    };
+    assert_eq!(status, 200, "{body}");
+    for socket in [&mut patient_ws, &mut doctor_ws] {
+        let (state, _) = wait_for(socket, "the visit's start", is("state")).await;
+        assert_eq!(state["status"], "in_progress", "{state}");
+    }
+    let text = "The palpitations stopped after the new dose.";
+    send_event(&mut patient_ws, chat(Uuid::new_v4(), text)).await;
+    let (event, _) = wait_for(&mut doctor_ws, "the patient's message", is("chat")).await;
+    assert_eq!(event["message"]["body"], text, "{event}");
+
+    // nginx logs each socket as it closes: the two sides were on different instances.
+    patient_ws.close(None).await.unwrap();
+    doctor_ws.close(None).await.unwrap();
+    let path = format!("/ws/consultations/{id}");
+    let mut sockets = nginx.served(&path);
+    for _ in 0..100 {
+        if sockets.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        sockets = nginx.served(&path);
+    }
+    assert_eq!(sockets.len(), 2, "{sockets:?}");
+    assert_ne!(sockets[0], sockets[1], "both sockets went to one instance: {sockets:?}");
+    assert!(sockets.iter().all(|s| instances.contains(s)), "{sockets:?}");
 }

@@ -63,7 +63,7 @@ fn MfaPanel() -> impl IntoView {
                             match status.await {
                                 Ok(overview) if overview.enabled => view! { <Enabled overview renew disable outcomes/> }.into_any(),
                                 Ok(overview) => view! { <Enrol overview confirm outcomes/> }.into_any(),
-                                Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                                Err(e) => crate::pages::public::load_failed(e),
                             }
                         })}
                     </Transition>

@@ -27,7 +27,7 @@ fn ProfileEditor() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match profile.await {
                         Ok(p) => view! { <ProfileFields p/> }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::pages::public::load_failed(e),
                     }
                 })}
             </Suspense>

@@ -64,7 +64,7 @@ fn SessionList() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::pages::public::load_failed(e),
                     }
                 })}
             </Transition>

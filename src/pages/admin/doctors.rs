@@ -42,7 +42,7 @@ fn Queue() -> impl IntoView {
                                 {list.into_iter().map(|d| view! { <Candidate d review outcome/> }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::pages::public::load_failed(e),
                     }
                 })}
             </Transition>

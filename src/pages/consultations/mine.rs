@@ -47,7 +47,7 @@ fn MyConsultations() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(view) => view! { <Lists view cancel/> }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::pages::public::load_failed(e),
                     }
                 })}
             </Transition>

@@ -223,7 +223,7 @@ pub fn DoctorSearchPage() -> impl IntoView {
                                 let criteria = Criteria::from_query(&query.read_untracked());
                                 view! { <Results page criteria/> }.into_any()
                             }
-                            Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                            Err(e) => crate::pages::public::load_failed(e),
                         }
                     })}
                 </Transition>

@@ -42,7 +42,7 @@ fn PracticeProfile() -> impl IntoView {
                             <Status current=current.clone() pause paused/>
                             <ProfileForm current save saved/>
                         }.into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::pages::public::load_failed(e),
                     }
                 })}
             </Transition>

@@ -42,7 +42,7 @@ pub fn HomePage() -> impl IntoView {
                             </dl>
                         }
                         .into_any(),
-                        Err(e) => view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::pages::public::load_failed(e),
                     }
                 })}
             </Suspense>

@@ -11,6 +11,15 @@ pub mod sign_up;
 pub mod verify_email;
 
 /// Sets the HTTP status of the page being rendered on the server.
+/// What a page shows in place of data it could not load: the error's
+/// user-safe message, with its status on the server (503 while the database
+/// is down, 400 for a refused filter).
+pub(crate) fn load_failed(e: crate::error::AppError) -> leptos::prelude::AnyView {
+    use leptos::prelude::*;
+    set_status(e.status_code());
+    view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any()
+}
+
 pub(crate) fn set_status(code: u16) {
     #[cfg(feature = "ssr")]
     if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {

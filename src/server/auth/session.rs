@@ -3,8 +3,9 @@
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use uuid::Uuid;
 
@@ -133,12 +134,23 @@ pub fn request_meta(headers: &HeaderMap, peer: Option<SocketAddr>, trusted: &[st
 pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let meta = request_meta(req.headers(), peer, &state.settings.server.trusted_proxies);
-    // Database down: anonymous for now, cookies kept (no Set-Cookie).
-    let (user, cookies) = authenticate(&state, req.headers(), &meta).await.unwrap_or_default();
+    // Database down: the session cannot be checked. Cookies are kept (no
+    // Set-Cookie), and whatever needs a signed-in person answers 503, not 401.
+    let (user, cookies, unchecked) = match authenticate(&state, req.headers(), &meta).await {
+        Ok((user, cookies)) => (user, cookies, false),
+        Err(_) => (None, Vec::new(), true),
+    };
     if let Some(user) = user {
         req.extensions_mut().insert(user);
     }
+    if unchecked {
+        req.extensions_mut().insert(SessionUnchecked);
+    }
     let mut res = next.run(req).await;
+    if unchecked && res.status() == StatusCode::UNAUTHORIZED {
+        // A plain handler turned away someone it could not recognise.
+        return unavailable();
+    }
     let handler_set_session = res
         .headers()
         .get_all(header::SET_COOKIE)
@@ -180,13 +192,35 @@ async fn authenticate(
 
 /// The signed-in user of the request being served (inside a server function
 /// or a component rendered on the server).
+/// Marks a request whose session cookies could not be checked because the
+/// database was unreachable: the person may well be signed in.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionUnchecked;
+
+/// Whether this request's session could not be checked (database down).
+pub fn session_unchecked() -> bool {
+    leptos::prelude::use_context::<http::request::Parts>()
+        .is_some_and(|p| p.extensions.get::<SessionUnchecked>().is_some())
+}
+
+/// 503, as a plain answer (for handlers outside the server functions).
+fn unavailable() -> Response {
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, AppError::Unavailable.to_string()).into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 pub fn current_user() -> Option<CurrentUser> {
     leptos::prelude::use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<CurrentUser>().copied())
 }
 
-/// The signed-in user, or 401.
+/// The signed-in user, or 401 (503 when the session could not be checked).
 pub fn require_user() -> Result<CurrentUser, AppError> {
-    current_user().ok_or(AppError::Unauthorized)
+    match current_user() {
+        Some(user) => Ok(user),
+        None if session_unchecked() => Err(AppError::Unavailable),
+        None => Err(AppError::Unauthorized),
+    }
 }
 
 /// The signed-in user in this role, or 401/403.
@@ -210,7 +244,7 @@ pub async fn ensure_admin(state: &AppState, user: CurrentUser) -> Result<Current
     if user.role != Role::Admin {
         return Err(AppError::Forbidden);
     }
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = crate::server::db::acquire(&state.pool).await?;
     if !crate::server::db::users::mfa_enabled(&mut conn, user.user_id).await? {
         return Err(AppError::MfaRequired);
     }

@@ -12,6 +12,7 @@ pub mod doctors;
 pub mod email_tokens;
 pub mod mailbox;
 pub mod mfa;
+pub mod outage;
 pub mod prescriptions;
 pub mod room;
 pub mod sessions;
@@ -136,14 +137,25 @@ pub async fn begin(pool: &PgPool, actor: Option<Actor>) -> Result<Transaction<'s
     debug_assert!(role.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
     let statement =
         format!("BEGIN; SELECT set_config('app.user_id', '{user_id}', true), set_config('app.role', '{role}', true)");
-    pool.begin_with(sqlx::AssertSqlSafe(statement)).await
+    outage::guard(pool, pool.begin_with(sqlx::AssertSqlSafe(statement))).await
+}
+
+/// A pooled connection outside any transaction (for reads that need no
+/// acting user, such as the session check), failing fast while the database
+/// is unreachable like [`begin`].
+pub async fn acquire(pool: &PgPool) -> Result<sqlx::pool::PoolConnection<Postgres>, sqlx::Error> {
+    outage::guard(pool, pool.acquire()).await
 }
 
 /// Begins a transaction of the server itself (background jobs, sign-up and
 /// sign-in, payment webhooks, demo data): row-level security lets it see
 /// every row. Never for work done on a user's behalf once they are known.
 pub async fn begin_system(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin_with("BEGIN; SELECT set_config('app.user_id', '', true), set_config('app.role', 'system', true)").await
+    outage::guard(
+        pool,
+        pool.begin_with("BEGIN; SELECT set_config('app.user_id', '', true), set_config('app.role', 'system', true)"),
+    )
+    .await
 }
 
 /// An error's whole cause chain on one line.

@@ -455,7 +455,7 @@ pub async fn archive_expired(pool: &PgPool, retention_months: u32) -> Result<Vec
 /// The first day [`archive_expired`] keeps live.
 pub async fn retention_boundary(pool: &PgPool, retention_months: u32) -> Result<NaiveDate, sqlx::Error> {
     let months = i32::try_from(retention_months).unwrap_or(i32::MAX);
-    let mut conn = pool.acquire().await?;
+    let mut conn = crate::server::db::acquire(pool).await?;
     audit_seals::retention_boundary(&mut conn, months).await
 }
 

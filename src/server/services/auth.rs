@@ -152,7 +152,7 @@ pub async fn sign_in(
     // Reads first, on a connection given back before the (slow) hash check:
     // a sign-in must not hold a pooled connection while Argon2 runs.
     let (locked, account) = {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = crate::server::db::acquire(&state.pool).await?;
         let mut locked: Option<DateTime<Utc>> = None;
         for (scope, key) in &keys {
             if let Some(until) = throttle::locked_until(&mut conn, scope, key).await? {

@@ -119,7 +119,7 @@ pub(crate) async fn listed_doctor(
 
 /// The next free times of a doctor, for "that time was just taken".
 async fn alternatives(state: &AppState, doctor: &doctors::SlotTerms, tz: Tz) -> Result<Vec<SlotView>, AppError> {
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = crate::server::db::acquire(&state.pool).await?;
     let now = Utc::now();
     let slots = free_slots(&mut conn, doctor, now, now + Duration::days(14)).await?;
     Ok(by_day(&slots[..slots.len().min(6)], tz).into_iter().flat_map(|d| d.slots).collect())
@@ -128,7 +128,7 @@ async fn alternatives(state: &AppState, doctor: &doctors::SlotTerms, tz: Tz) -> 
 /// What the booking form needs for one time of one doctor.
 pub async fn options(state: &AppState, doctor_id: Uuid, starts_at: &str, tz: Tz) -> Result<BookingOptions, AppError> {
     let start = parse_instant(starts_at).ok_or(AppError::NotFound)?;
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = crate::server::db::acquire(&state.pool).await?;
     let doctor = listed_doctor(&mut conn, doctor_id).await?.ok_or(AppError::NotFound)?;
     let free = free_slots(&mut conn, &doctor.terms(), start, start + Duration::seconds(1)).await?;
     drop(conn);

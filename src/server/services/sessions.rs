@@ -156,7 +156,7 @@ pub async fn sign_out_everywhere(state: &AppState, user_id: Uuid, meta: &Request
 /// at their next request, not when their access token runs out.)
 /// Notes the activity when it may.
 pub async fn check_family(state: &AppState, user_id: Uuid, family_id: Uuid) -> Result<bool, AppError> {
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = crate::server::db::acquire(&state.pool).await?;
     let Some(family) = sessions::family_state(&mut conn, family_id).await? else { return Ok(false) };
     let now = Utc::now();
     let alive = family.user_id == user_id

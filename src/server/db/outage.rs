@@ -1,0 +1,165 @@
+//! Failing fast while the database server is unreachable.
+//!
+//! When PostgreSQL is down, sqlx keeps retrying a refused connection until the
+//! pool's acquire timeout, so without this every request would hang for that
+//! long, pile up and time out together. Instead, once one request finds the
+//! server unreachable, the others are answered 503 at once, and one request
+//! at a time (at most every [`PROBE_EVERY`]) is let through, with a short
+//! timeout, to find out whether it is back. The first one that gets through
+//! closes the breaker: the app recovers by itself, with no restart.
+//!
+//! There is one breaker per database server (host and port), shared by every
+//! pool of this process that talks to it.
+
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+/// How often a request is let through to see whether the server is back.
+pub const PROBE_EVERY: Duration = Duration::from_millis(250);
+/// How long that request may wait for a connection.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// A request still waiting for its connection after this long makes the
+/// app check that the server is there at all (sqlx itself would retry a
+/// refused connection until the acquire timeout).
+pub const SLOW_CONNECT: Duration = Duration::from_millis(200);
+
+#[derive(Default)]
+struct Breaker {
+    open: AtomicBool,
+    probing: AtomicBool,
+    /// A reachability check is under way (one at a time: each costs the
+    /// server a connection attempt).
+    checking: AtomicBool,
+    /// When the last probe started, in milliseconds since [`EPOCH`].
+    last_probe_ms: AtomicU64,
+}
+
+static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
+static BREAKERS: LazyLock<Mutex<HashMap<String, Arc<Breaker>>>> = LazyLock::new(Default::default);
+
+fn now_ms() -> u64 {
+    EPOCH.elapsed().as_millis() as u64
+}
+
+fn breaker_for(pool: &PgPool) -> Arc<Breaker> {
+    let options = pool.connect_options();
+    let key = format!("{}:{}", options.get_host(), options.get_port());
+    let mut breakers = BREAKERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    breakers.entry(key).or_default().clone()
+}
+
+/// Whether this error means the database server cannot be reached (rather
+/// than the request being wrong, or every connection being busy).
+pub fn is_outage(e: &sqlx::Error, pool: &PgPool) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        // Timed out although the pool had room for another connection: it
+        // could not connect. A full pool timing out is load, not an outage.
+        sqlx::Error::PoolTimedOut => pool.size() < pool.options().get_max_connections(),
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| is_unavailable_sqlstate(&c)),
+        _ => false,
+    }
+}
+
+/// SQLSTATEs of a server going away: class 08 (connection exception) and
+/// 57P01–57P03 (shut down by the administrator, crashed, not yet accepting).
+pub fn is_unavailable_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+}
+
+/// Runs `connect` (a `begin`), unless the server is known to be unreachable
+/// and another request is already finding out whether it is back: then fails
+/// at once with `PoolTimedOut`, which the app answers with 503.
+pub async fn guard<T>(pool: &PgPool, connect: impl Future<Output = Result<T, sqlx::Error>>) -> Result<T, sqlx::Error> {
+    let breaker = breaker_for(pool);
+    if !breaker.open.load(Ordering::Acquire) {
+        let mut connect = std::pin::pin!(connect);
+        let gone = async {
+            tokio::time::sleep(SLOW_CONNECT).await;
+            if breaker.checking.swap(true, Ordering::AcqRel) {
+                return std::future::pending().await;
+            }
+            let reachable = reachable(pool).await;
+            breaker.checking.store(false, Ordering::Release);
+            if reachable {
+                std::future::pending().await
+            }
+        };
+        let result = tokio::select! {
+            result = &mut connect => result,
+            () = gone => {
+                if !breaker.open.swap(true, Ordering::AcqRel) {
+                    breaker.last_probe_ms.store(now_ms(), Ordering::Release);
+                    tracing::warn!("database unreachable: answering 503 until it is back");
+                }
+                return Err(sqlx::Error::PoolTimedOut);
+            }
+        };
+        if let Err(e) = &result {
+            if is_outage(e, pool) && !breaker.open.swap(true, Ordering::AcqRel) {
+                breaker.last_probe_ms.store(now_ms(), Ordering::Release);
+                tracing::warn!("database unreachable: answering 503 until it is back");
+            }
+        }
+        return result;
+    }
+    let now = now_ms();
+    let due = now.saturating_sub(breaker.last_probe_ms.load(Ordering::Acquire)) >= PROBE_EVERY.as_millis() as u64;
+    if !due || breaker.probing.swap(true, Ordering::AcqRel) {
+        return Err(sqlx::Error::PoolTimedOut);
+    }
+    breaker.last_probe_ms.store(now, Ordering::Release);
+    let result = match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
+        Ok(result) => result,
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
+    };
+    let still_down =
+        result.as_ref().err().is_some_and(|e| is_outage(e, pool) || matches!(e, sqlx::Error::PoolTimedOut));
+    if !still_down {
+        breaker.open.store(false, Ordering::Release);
+        tracing::info!("database reachable again");
+    }
+    breaker.probing.store(false, Ordering::Release);
+    result
+}
+
+/// Whether the database server accepts connections at all (a TCP connect,
+/// or the Unix socket, within half a second).
+async fn reachable(pool: &PgPool) -> bool {
+    let options = pool.connect_options();
+    let (host, port) = (options.get_host().to_owned(), options.get_port());
+    let attempt = async move {
+        if host.starts_with('/') {
+            #[cfg(unix)]
+            return tokio::net::UnixStream::connect(format!("{host}/.s.PGSQL.{port}")).await.is_ok();
+            #[cfg(not(unix))]
+            return true;
+        }
+        tokio::net::TcpStream::connect((host.as_str(), port)).await.is_ok()
+    };
+    tokio::time::timeout(Duration::from_millis(500), attempt).await.unwrap_or(false)
+}
+
+/// Whether requests to this pool's server are being refused at once.
+pub fn is_open(pool: &PgPool) -> bool {
+    breaker_for(pool).open.load(Ordering::Acquire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_shutting_down_or_a_broken_connection_counts_as_unavailable() {
+        for code in ["08006", "08001", "57P01", "57P02", "57P03"] {
+            assert!(is_unavailable_sqlstate(code), "{code}");
+        }
+        for code in ["57014", "23505", "22021", "40001", "42501"] {
+            assert!(!is_unavailable_sqlstate(code), "{code}");
+        }
+    }
+}
