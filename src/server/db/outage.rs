@@ -23,8 +23,8 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// How long that request may wait for a connection.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// A request still waiting for its connection after this long makes the
-/// app check that the server is there at all (sqlx itself would retry a
-/// refused connection until the acquire timeout).
+/// app check that the server takes sessions at all (sqlx itself would retry
+/// a refused connection until the acquire timeout).
 pub const SLOW_CONNECT: Duration = Duration::from_millis(200);
 
 #[derive(Default)]
@@ -32,7 +32,7 @@ struct Breaker {
     open: AtomicBool,
     probing: AtomicBool,
     /// A reachability check is under way (one at a time: each costs the
-    /// server a connection attempt).
+    /// server a session).
     checking: AtomicBool,
     /// When the last probe started, in milliseconds since [`EPOCH`].
     last_probe_ms: AtomicU64,
@@ -78,15 +78,26 @@ pub async fn guard<T>(pool: &PgPool, connect: impl Future<Output = Result<T, sql
     let breaker = breaker_for(pool);
     if !breaker.open.load(Ordering::Acquire) {
         let mut connect = std::pin::pin!(connect);
+        // Resolves if, while this request waits, the server turns out to be
+        // gone (checked by one waiting request at a time, at most every
+        // PROBE_EVERY; the others learn it from the breaker).
         let gone = async {
             tokio::time::sleep(SLOW_CONNECT).await;
-            if breaker.checking.swap(true, Ordering::AcqRel) {
-                return std::future::pending().await;
-            }
-            let reachable = reachable(pool).await;
-            breaker.checking.store(false, Ordering::Release);
-            if reachable {
-                std::future::pending().await
+            loop {
+                if breaker.open.load(Ordering::Acquire) {
+                    return;
+                }
+                if breaker.checking.swap(true, Ordering::AcqRel) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                let reachable = reachable(pool).await;
+                breaker.checking.store(false, Ordering::Release);
+                if !reachable {
+                    return;
+                }
+                // There, only busy: look again later.
+                tokio::time::sleep(PROBE_EVERY).await;
             }
         };
         let result = tokio::select! {
@@ -113,6 +124,11 @@ pub async fn guard<T>(pool: &PgPool, connect: impl Future<Output = Result<T, sql
         return Err(sqlx::Error::PoolTimedOut);
     }
     breaker.last_probe_ms.store(now, Ordering::Release);
+    // Still down: the probe's own request fails as fast as the others.
+    if !reachable(pool).await {
+        breaker.probing.store(false, Ordering::Release);
+        return Err(sqlx::Error::PoolTimedOut);
+    }
     let result = match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
         Ok(result) => result,
         Err(_) => Err(sqlx::Error::PoolTimedOut),
@@ -127,21 +143,20 @@ pub async fn guard<T>(pool: &PgPool, connect: impl Future<Output = Result<T, sql
     result
 }
 
-/// Whether the database server accepts connections at all (a TCP connect,
-/// or the Unix socket, within half a second).
+/// Whether the database server takes a new session now: one connection
+/// attempt of its own, within half a second. A server that is down refuses
+/// it at once; one shutting down or starting up answers 57P01-57P03 at once
+/// (sqlx would retry both until the acquire timeout).
 async fn reachable(pool: &PgPool) -> bool {
+    use sqlx::{ConnectOptions, Connection};
     let options = pool.connect_options();
-    let (host, port) = (options.get_host().to_owned(), options.get_port());
-    let attempt = async move {
-        if host.starts_with('/') {
-            #[cfg(unix)]
-            return tokio::net::UnixStream::connect(format!("{host}/.s.PGSQL.{port}")).await.is_ok();
-            #[cfg(not(unix))]
-            return true;
+    match tokio::time::timeout(Duration::from_millis(500), options.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            true
         }
-        tokio::net::TcpStream::connect((host.as_str(), port)).await.is_ok()
-    };
-    tokio::time::timeout(Duration::from_millis(500), attempt).await.unwrap_or(false)
+        _ => false,
+    }
 }
 
 /// Whether requests to this pool's server are being refused at once.
