@@ -46,7 +46,8 @@ pub fn HomePage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <p data-testid="viewer-timezone" class="muted">
+            // Two lines kept for it: the zone's name arrives after hydration and must not move the page.
+            <p data-testid="viewer-timezone" class="muted timezone-note">
                 "Appointment times are shown in "
                 {move || timezone.get().unwrap_or_else(|| "your local timezone".to_string())}
                 "."
