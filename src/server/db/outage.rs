@@ -167,6 +167,50 @@ pub fn is_open(pool: &PgPool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::postgres::PgPoolOptions;
+
+    /// A pool for a port nobody listens on, that would wait 30 s for a connection.
+    fn pool_of_a_stopped_server() -> PgPool {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy(&format!("postgres://nobody@127.0.0.1:{port}/none"))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_stopped_server_is_found_out_quickly_and_then_refused_at_once() {
+        let pool = pool_of_a_stopped_server();
+        let started = Instant::now();
+        let first = guard(&pool, pool.acquire()).await;
+        assert!(matches!(first, Err(sqlx::Error::PoolTimedOut)), "{first:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "waited {:?}, not the 30 s", started.elapsed());
+        assert!(is_open(&pool), "the breaker is open");
+        // The next request does not even try: no probe is due yet.
+        let started = Instant::now();
+        assert!(guard(&pool, pool.acquire()).await.is_err());
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn only_one_request_probes_a_stopped_server_at_a_time() {
+        let pool = pool_of_a_stopped_server();
+        let _ = guard(&pool, pool.acquire()).await;
+        tokio::time::sleep(PROBE_EVERY).await;
+        let tries = std::sync::atomic::AtomicUsize::new(0);
+        let attempt = || async {
+            guard(&pool, async {
+                tries.fetch_add(1, Ordering::SeqCst);
+                pool.acquire().await
+            })
+            .await
+        };
+        let results = futures_util::future::join_all((0..10).map(|_| attempt())).await;
+        assert!(results.iter().all(Result::is_err));
+        // The due probe found the server still gone before connecting through the pool.
+        assert_eq!(tries.load(Ordering::SeqCst), 0);
+        assert!(is_open(&pool));
+    }
 
     #[test]
     fn a_server_shutting_down_or_a_broken_connection_counts_as_unavailable() {
