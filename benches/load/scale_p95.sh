@@ -15,11 +15,14 @@
 # may switch to a generic plan, as it does for the app's pool). Each run is
 # timed by psql (\timing: client round trip on loopback, no concurrency):
 #
-#   search       the doctor search page (services::doctors::search, anonymous):
-#                db::doctors::listed (one specialization; the form's usual
-#                use), then doctors::windows, doctors::time_off and
-#                doctors::busy for the listed doctors; the run is their sum.
-#   search_all   the same without any filter (2,000 candidates, the page's cap).
+#   search       the doctor search page (services::doctors::search, anonymous,
+#                default order: soonest next free time): db::doctors::listed_count
+#                and db::doctors::listed_page (one specialization, the form's
+#                usual use; the first page, ordered by the precomputed
+#                doctors.next_free_at), then doctors::windows, doctors::time_off
+#                and doctors::busy (14 days) for the page's 10 doctors only; the
+#                run is their sum.
+#   search_all   the same without any filter.
 #   schedule     a doctor's week (services::booking::agenda):
 #                db::consultations::of_doctor, as the doctor, for a random
 #                week within 8 weeks of today.
@@ -28,6 +31,12 @@
 #
 # Then EXPLAIN (ANALYZE, BUFFERS) of one run of each, in the same session
 # after the timed runs (so with the plan the app would be using by then).
+#
+# The search reads doctors.next_free_at, which the app's availability job
+# keeps (services::doctors::refresh_next_free). `telehealth scale` works it
+# out for every doctor after loading; a database made before migration
+# 20261129000019 needs the migration and then a fresh `telehealth scale` (or
+# the app started on it for a few seconds, so that its job runs).
 set -euo pipefail
 
 RUNS=${1:-500}
@@ -38,29 +47,47 @@ OUT=${OUT:-$(mktemp -d /tmp/scale_p95.XXXXXX)}
 
 # ---- The app's SQL (copied from the Rust source; $n are the same binds) ------
 
-# src/server/db/doctors.rs, listed()
-LISTED='SELECT d.id, p.first_name, p.last_name, d.specialization, d.experience_years, d.qualification, d.bio,
-                  d.languages, d.consultation_fee, d.currency AS "currency!", d.consultation_types, d.rating,
-                  d.total_consultations, d.slot_minutes, d.buffer_minutes, d.min_notice_minutes,
-                  d.booking_horizon_days,
-                  CASE WHEN $2::text IS NULL THEN 1
-                       ELSE word_similarity($2, p.first_name || '"' '"' || p.last_name) END AS "name_score!"
-           FROM doctors d JOIN users u ON u.id = d.user_id JOIN profiles p ON p.user_id = u.id
-           WHERE d.is_verified AND d.is_available AND d.deleted_at IS NULL
+# src/server/db/doctors.rs, listed_page() (the default order: SearchOrder::Soonest)
+PAGE='SELECT d.id, p.first_name, p.last_name, d.specialization, d.experience_years, d.qualification, d.bio,
+                      d.languages, d.consultation_fee, d.currency AS "currency!", d.consultation_types, d.rating,
+                      d.total_consultations, d.slot_minutes, d.buffer_minutes, d.min_notice_minutes,
+                      d.booking_horizon_days,
+                      CASE WHEN $2::text IS NULL THEN 1
+                           ELSE word_similarity($2, p.first_name || '"'"' '"'"' || p.last_name) END AS "name_score!"
+               FROM doctors d JOIN profiles p ON p.user_id = d.user_id
+               WHERE d.is_verified AND d.is_available AND d.account_listed AND d.deleted_at IS NULL
+                 AND d.license_expires_on >= $9
+                 AND ($1::text IS NULL OR d.specialization = $1)
+                 AND ($2::text IS NULL OR $2 <% (p.first_name || '"'"' '"'"' || p.last_name)
+                      OR (p.first_name || '"'"' '"'"' || p.last_name) ILIKE '"'"'%'"'"' || $2 || '"'"'%'"'"')
+                 AND ($3::text IS NULL OR $3 = ANY(d.languages))
+                 AND ($4::text IS NULL OR d.currency = $4::text::currency_code)
+                 AND ($5::numeric IS NULL OR d.consultation_fee >= $5)
+                 AND ($6::numeric IS NULL OR d.consultation_fee <= $6)
+                 AND ($7::numeric IS NULL OR d.rating >= $7)
+                 AND ($8::text IS NULL OR $8 = ANY(d.consultation_types))
+                 AND ($10::timestamptz IS NULL OR d.next_free_at < $10)
+               ORDER BY d.next_free_at, d.rating DESC NULLS LAST, d.id
+               LIMIT $11 OFFSET $12'
+
+# src/server/db/doctors.rs, listed_count()
+COUNT='SELECT count(*) AS "count!"
+           FROM doctors d
+           WHERE d.is_verified AND d.is_available AND d.account_listed AND d.deleted_at IS NULL
              AND d.license_expires_on >= $9
-             AND u.is_active AND u.is_email_verified AND u.deleted_at IS NULL
              AND ($1::text IS NULL OR d.specialization = $1)
-             AND ($2::text IS NULL OR $2 <% (p.first_name || '"' '"' || p.last_name)
-                  OR (p.first_name || '"' '"' || p.last_name) ILIKE '"'%'"' || $2 || '"'%'"')
+             AND ($2::text IS NULL OR EXISTS (
+                     SELECT 1 FROM profiles p
+                     WHERE p.user_id = d.user_id
+                       AND ($2 <% (p.first_name || '"'"' '"'"' || p.last_name)
+                            OR (p.first_name || '"'"' '"'"' || p.last_name) ILIKE '"'"'%'"'"' || $2 || '"'"'%'"'"')))
              AND ($3::text IS NULL OR $3 = ANY(d.languages))
              AND ($4::text IS NULL OR d.currency = $4::text::currency_code)
              AND ($5::numeric IS NULL OR d.consultation_fee >= $5)
              AND ($6::numeric IS NULL OR d.consultation_fee <= $6)
              AND ($7::numeric IS NULL OR d.rating >= $7)
              AND ($8::text IS NULL OR $8 = ANY(d.consultation_types))
-             AND ($11::uuid IS NULL OR d.id = $11)
-           ORDER BY "name_score!" DESC, d.rating DESC NULLS LAST, d.id
-           LIMIT $10'
+             AND ($10::timestamptz IS NULL OR d.next_free_at < $10)'
 
 # src/server/db/doctors.rs, windows()
 WINDOWS='SELECT id, doctor_id, day_of_week, start_time, end_time, timezone, is_recurring, valid_from, valid_until
@@ -106,7 +133,8 @@ OF_PATIENT="$CONSULTATION_QUERY"'WHERE c.patient_id = $1 ORDER BY c.scheduled_at
 prepare() {
     cat <<SQL
 SET ROLE telehealth_app;
-PREPARE listed(text, text, text, text, numeric, numeric, numeric, text, date, bigint, uuid) AS $LISTED;
+PREPARE listed_count(text, text, text, text, numeric, numeric, numeric, text, date, timestamptz) AS $COUNT;
+PREPARE listed_page(text, text, text, text, numeric, numeric, numeric, text, date, timestamptz, bigint, bigint) AS $PAGE;
 PREPARE windows(uuid[]) AS $WINDOWS;
 PREPARE time_off(uuid[], timestamptz) AS $TIME_OFF;
 PREPARE busy(uuid[], timestamptz, timestamptz) AS $BUSY;
@@ -117,12 +145,14 @@ SQL
 
 # Acting user, as db::begin sets it (transaction-local).
 actor() { echo "BEGIN; SELECT set_config('app.user_id', '$1', true), set_config('app.role', '$2', true);"; }
-# search: listed, windows, time_off, busy (14 days, DISCOVERY_DAYS) for one filter.
+# search: listed_count, listed_page (the first page of 10), then windows,
+# time_off, busy (14 days, DISCOVERY_DAYS) for the page's doctors, for one filter.
 search_run() {
     local filter=$1 ids=$2
     actor "" ""
     echo '\timing on'
-    echo "EXECUTE listed($filter, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, 2000, NULL);"
+    echo "EXECUTE listed_count($filter, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, NULL);"
+    echo "EXECUTE listed_page($filter, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, NULL, 10, 0);"
     echo "EXECUTE windows('$ids');"
     echo "EXECUTE time_off('$ids', now());"
     echo "EXECUTE busy('$ids', now(), now() + interval '14 days');"
@@ -166,15 +196,25 @@ bench_db() {
     psql -XAt "$url" -c "SELECT setseed(0.42)" \
         -c "SELECT id FROM users WHERE role = 'patient' ORDER BY random() LIMIT $RUNS" >"$OUT/$db.patients"
     sed -i '/^$/d; /^ *$/d' "$OUT/$db.doctors" "$OUT/$db.patients"
-    # The ids each search lists (what listed() returns; looked up untimed).
-    psql -XAt -F '|' "$url" -c "SELECT coalesce(s, ''), array_agg(id ORDER BY id)
-        FROM (SELECT d.id, d.specialization AS s FROM doctors d JOIN users u ON u.id = d.user_id
-              WHERE d.is_verified AND d.is_available AND d.license_expires_on >= current_date
-                AND u.is_active AND u.is_email_verified) x GROUP BY ROLLUP (s)" >"$OUT/$db.specs"
+    # The availability index must be filled in (see the top of this file).
+    local unknown
+    unknown=$(psql -XAt "$url" -c "SELECT count(*) FROM doctors WHERE is_verified AND is_available
+        AND account_listed AND deleted_at IS NULL AND next_free_checked_at IS NULL")
+    ((unknown == 0)) || echo "  warning: $unknown listed doctors have no next free time worked out yet"
+    # The ids of each search's first page (what listed_page() returns; looked up untimed).
+    psql -XAt -F '|' "$url" -c "SELECT s, array_agg(id ORDER BY n)
+        FROM (SELECT d.id, d.specialization AS s,
+                     row_number() OVER (PARTITION BY d.specialization
+                                        ORDER BY d.next_free_at, d.rating DESC NULLS LAST, d.id) AS n
+              FROM doctors d
+              WHERE d.is_verified AND d.is_available AND d.account_listed AND d.deleted_at IS NULL
+                AND d.license_expires_on >= current_date) x
+        WHERE n <= 10 GROUP BY s" >"$OUT/$db.specs"
     local all_ids
-    all_ids=$(psql -XAt "$url" -c "SELECT array_agg(id) FROM (SELECT d.id FROM doctors d JOIN users u ON u.id = d.user_id
-              WHERE d.is_verified AND d.is_available AND d.license_expires_on >= current_date
-                AND u.is_active AND u.is_email_verified ORDER BY d.rating DESC NULLS LAST, d.id LIMIT 2000) x")
+    all_ids=$(psql -XAt "$url" -c "SELECT array_agg(id) FROM (SELECT d.id FROM doctors d
+              WHERE d.is_verified AND d.is_available AND d.account_listed AND d.deleted_at IS NULL
+                AND d.license_expires_on >= current_date
+              ORDER BY d.next_free_at, d.rating DESC NULLS LAST, d.id LIMIT 10) x")
     mapfile -t specs < <(grep -v '^|' "$OUT/$db.specs")
     mapfile -t doctors <"$OUT/$db.doctors"
     mapfile -t patients <"$OUT/$db.patients"
@@ -199,10 +239,15 @@ bench_db() {
         # One representative run of each, explained, after the timed runs.
         local spec=${specs[0]} doctor=${doctors[0]}
         echo '\o'
-        echo '\echo ---- EXPLAIN search: listed (one specialization)'
+        echo '\echo ---- EXPLAIN search: listed_count (one specialization)'
         actor "" ""
-        echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE listed('${spec%%|*}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, 2000, NULL);"
-        echo '\echo ---- EXPLAIN search: busy (inside doctor_busy_times, for the listed doctors)'
+        echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE listed_count('${spec%%|*}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, NULL);"
+        echo '\echo ---- EXPLAIN search: listed_page (one specialization, the first page)'
+        echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE listed_page('${spec%%|*}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, NULL, 10, 0);"
+        echo '\echo ---- EXPLAIN search_all: listed_count, listed_page (no filter)'
+        echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE listed_count(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, NULL);"
+        echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE listed_page(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, current_date, NULL, 10, 0);"
+        echo '\echo ---- EXPLAIN search: busy (inside doctor_busy_times, for the doctors of the page)'
         echo "SET LOCAL ROLE postgres; LOAD 'auto_explain'; SET LOCAL auto_explain.log_min_duration = 0; SET LOCAL auto_explain.log_analyze = on; SET LOCAL auto_explain.log_buffers = on; SET LOCAL auto_explain.log_nested_statements = on; SET LOCAL client_min_messages = log; SET LOCAL auto_explain.log_level = notice; SET LOCAL ROLE telehealth_app;"
         echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE busy('${spec#*|}', now(), now() + interval '14 days');"
         echo 'COMMIT;'

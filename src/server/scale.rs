@@ -688,6 +688,18 @@ pub async fn generate(
     }
     report.push("audit_logs", audit_rows, step, &mut progress);
 
+    // The doctors' next free times, as the app's availability job keeps them.
+    let step = Instant::now();
+    let mut worked_out = 0;
+    loop {
+        let n = crate::server::services::doctors::refresh_next_free_batch(&mut *conn, 1000).await?;
+        worked_out += n;
+        if n < 1000 {
+            break;
+        }
+    }
+    progress(&format!("next free times of {worked_out} doctors worked out in {:.1?}", step.elapsed()));
+
     let step = Instant::now();
     sqlx::query("ANALYZE").execute(&mut *conn).await?;
     progress(&format!("ANALYZE done in {:.1?}", step.elapsed()));

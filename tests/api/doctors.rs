@@ -828,8 +828,10 @@ impl World {
     }
 }
 
-/// The search's doctors, by id, in order (asserting a 200).
+/// The search's doctors, by id, in order (asserting a 200), once the
+/// availability job has caught up (as it has seconds after a change).
 async fn search(app: &TestApp, client: &reqwest::Client, query: &str) -> (Vec<Uuid>, Value) {
+    telehealth::server::services::doctors::refresh_next_free(&app.pool).await.expect("next free times worked out");
     let (status, page) = get_answer(app, client, &format!("/api/search_doctors?{query}")).await;
     assert_eq!(status, 200, "{query}: {page}");
     let ids = page["doctors"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().parse().unwrap()).collect();

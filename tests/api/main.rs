@@ -31,6 +31,7 @@ mod room;
 mod row_security;
 mod scale;
 mod schema;
+mod search;
 mod security_headers;
 mod startup_errors;
 mod stripe;

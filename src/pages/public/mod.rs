@@ -12,11 +12,14 @@ pub mod verify_email;
 
 /// Sets the HTTP status of the page being rendered on the server.
 /// What a page shows in place of data it could not load: the error's
-/// user-safe message, with its status on the server (503 while the database
-/// is down, 400 for a refused filter).
+/// user-safe message, with a server error's status (503 while the database is
+/// down). A refused filter keeps the page's 200: the form, with the message
+/// next to the field, is the answer.
 pub(crate) fn load_failed(e: crate::error::AppError) -> leptos::prelude::AnyView {
     use leptos::prelude::*;
-    set_status(e.status_code());
+    if e.status_code() >= 500 {
+        set_status(e.status_code());
+    }
     view! { <p class="alert error" role="alert">{e.to_string()}</p> }.into_any()
 }
 

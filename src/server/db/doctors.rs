@@ -465,6 +465,241 @@ pub async fn listed(
     .await
 }
 
+/// How a page of search results is ordered (the database pages them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchOrder {
+    /// The soonest next free time first (the precomputed `next_free_at`), then the best rated.
+    Soonest,
+    /// The best rated first (unrated last).
+    Rating,
+    FeeLow,
+    FeeHigh,
+    /// The best name match first.
+    Name,
+}
+
+impl SearchOrder {
+    fn as_str(self) -> &'static str {
+        match self {
+            SearchOrder::Soonest => "soonest",
+            SearchOrder::Rating => "rating",
+            SearchOrder::FeeLow => "fee_low",
+            SearchOrder::FeeHigh => "fee_high",
+            SearchOrder::Name => "name",
+        }
+    }
+}
+
+/// Sets the threshold of the typo-tolerant name match for this transaction.
+async fn name_threshold(conn: &mut PgConnection, f: &SearchFilter<'_>) -> Result<(), sqlx::Error> {
+    if f.name.is_some() {
+        sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)").execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// One page of the doctors `listed` would list, in `order`, skipping
+/// `offset`; with `free_before`, only those whose next free time (as last
+/// worked out) starts before it. The account's part of "listed" is read from
+/// its copy on the doctor (`account_listed`, kept by triggers), so neither
+/// this nor the count reads users. The default order reads the
+/// `doctors_next_free_idx` index and stops after the page.
+pub async fn listed_page(
+    conn: &mut PgConnection,
+    f: &SearchFilter<'_>,
+    order: SearchOrder,
+    free_before: Option<DateTime<Utc>>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ListedDoctor>, sqlx::Error> {
+    name_threshold(conn, f).await?;
+    if order == SearchOrder::Soonest {
+        return sqlx::query_as!(
+            ListedDoctor,
+            r#"SELECT d.id, p.first_name, p.last_name, d.specialization, d.experience_years, d.qualification, d.bio,
+                      d.languages, d.consultation_fee, d.currency AS "currency!", d.consultation_types, d.rating,
+                      d.total_consultations, d.slot_minutes, d.buffer_minutes, d.min_notice_minutes,
+                      d.booking_horizon_days,
+                      CASE WHEN $2::text IS NULL THEN 1
+                           ELSE word_similarity($2, p.first_name || ' ' || p.last_name) END AS "name_score!"
+               FROM doctors d JOIN profiles p ON p.user_id = d.user_id
+               WHERE d.is_verified AND d.is_available AND d.account_listed AND d.deleted_at IS NULL
+                 AND d.license_expires_on >= $9
+                 AND ($1::text IS NULL OR d.specialization = $1)
+                 AND ($2::text IS NULL OR $2 <% (p.first_name || ' ' || p.last_name)
+                      OR (p.first_name || ' ' || p.last_name) ILIKE '%' || $2 || '%')
+                 AND ($3::text IS NULL OR $3 = ANY(d.languages))
+                 AND ($4::text IS NULL OR d.currency = $4::text::currency_code)
+                 AND ($5::numeric IS NULL OR d.consultation_fee >= $5)
+                 AND ($6::numeric IS NULL OR d.consultation_fee <= $6)
+                 AND ($7::numeric IS NULL OR d.rating >= $7)
+                 AND ($8::text IS NULL OR $8 = ANY(d.consultation_types))
+                 AND ($10::timestamptz IS NULL OR d.next_free_at < $10)
+               ORDER BY d.next_free_at, d.rating DESC NULLS LAST, d.id
+               LIMIT $11 OFFSET $12"#,
+            f.specialization,
+            f.name,
+            f.language,
+            f.currency,
+            f.fee_min,
+            f.fee_max,
+            f.min_rating,
+            f.consultation_type,
+            f.today,
+            free_before,
+            limit,
+            offset
+        )
+        .fetch_all(conn)
+        .await;
+    }
+    sqlx::query_as!(
+        ListedDoctor,
+        r#"SELECT d.id, p.first_name, p.last_name, d.specialization, d.experience_years, d.qualification, d.bio,
+                  d.languages, d.consultation_fee, d.currency AS "currency!", d.consultation_types, d.rating,
+                  d.total_consultations, d.slot_minutes, d.buffer_minutes, d.min_notice_minutes,
+                  d.booking_horizon_days,
+                  CASE WHEN $2::text IS NULL THEN 1
+                       ELSE word_similarity($2, p.first_name || ' ' || p.last_name) END AS "name_score!"
+           FROM doctors d JOIN profiles p ON p.user_id = d.user_id
+           WHERE d.is_verified AND d.is_available AND d.account_listed AND d.deleted_at IS NULL
+             AND d.license_expires_on >= $9
+             AND ($1::text IS NULL OR d.specialization = $1)
+             AND ($2::text IS NULL OR $2 <% (p.first_name || ' ' || p.last_name)
+                  OR (p.first_name || ' ' || p.last_name) ILIKE '%' || $2 || '%')
+             AND ($3::text IS NULL OR $3 = ANY(d.languages))
+             AND ($4::text IS NULL OR d.currency = $4::text::currency_code)
+             AND ($5::numeric IS NULL OR d.consultation_fee >= $5)
+             AND ($6::numeric IS NULL OR d.consultation_fee <= $6)
+             AND ($7::numeric IS NULL OR d.rating >= $7)
+             AND ($8::text IS NULL OR $8 = ANY(d.consultation_types))
+             AND ($10::timestamptz IS NULL OR d.next_free_at < $10)
+           ORDER BY CASE WHEN $13 = 'rating' THEN d.rating END DESC NULLS LAST,
+                    CASE WHEN $13 = 'fee_low' THEN d.consultation_fee END,
+                    CASE WHEN $13 = 'fee_high' THEN d.consultation_fee END DESC,
+                    "name_score!" DESC, d.rating DESC NULLS LAST, d.id
+           LIMIT $11 OFFSET $12"#,
+        f.specialization,
+        f.name,
+        f.language,
+        f.currency,
+        f.fee_min,
+        f.fee_max,
+        f.min_rating,
+        f.consultation_type,
+        f.today,
+        free_before,
+        limit,
+        offset,
+        order.as_str()
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many doctors `listed_page` pages through (the same conditions).
+pub async fn listed_count(
+    conn: &mut PgConnection,
+    f: &SearchFilter<'_>,
+    free_before: Option<DateTime<Utc>>,
+) -> Result<i64, sqlx::Error> {
+    name_threshold(conn, f).await?;
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!"
+           FROM doctors d
+           WHERE d.is_verified AND d.is_available AND d.account_listed AND d.deleted_at IS NULL
+             AND d.license_expires_on >= $9
+             AND ($1::text IS NULL OR d.specialization = $1)
+             AND ($2::text IS NULL OR EXISTS (
+                     SELECT 1 FROM profiles p
+                     WHERE p.user_id = d.user_id
+                       AND ($2 <% (p.first_name || ' ' || p.last_name)
+                            OR (p.first_name || ' ' || p.last_name) ILIKE '%' || $2 || '%')))
+             AND ($3::text IS NULL OR $3 = ANY(d.languages))
+             AND ($4::text IS NULL OR d.currency = $4::text::currency_code)
+             AND ($5::numeric IS NULL OR d.consultation_fee >= $5)
+             AND ($6::numeric IS NULL OR d.consultation_fee <= $6)
+             AND ($7::numeric IS NULL OR d.rating >= $7)
+             AND ($8::text IS NULL OR $8 = ANY(d.consultation_types))
+             AND ($10::timestamptz IS NULL OR d.next_free_at < $10)"#,
+        f.specialization,
+        f.name,
+        f.language,
+        f.currency,
+        f.fee_min,
+        f.fee_max,
+        f.min_rating,
+        f.consultation_type,
+        f.today,
+        free_before
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// A listed doctor whose next free time is due to be worked out again.
+#[derive(Debug, Clone)]
+pub struct NextFreeDue {
+    pub id: Uuid,
+    pub slot_minutes: i16,
+    pub buffer_minutes: i16,
+    pub min_notice_minutes: i32,
+    pub booking_horizon_days: i16,
+    /// As read: the write-back only lands if nobody marked the row stale since.
+    pub next_free_checked_at: Option<DateTime<Utc>>,
+}
+
+/// Up to `limit` listed doctors whose next free time is due at `now`: marked
+/// stale; or its time has come within the notice (it is no longer bookable);
+/// or there was none a minute ago (the window moves on); or it is ten minutes
+/// old (whatever else may have slipped by). Never worked out first.
+pub async fn next_free_due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<NextFreeDue>, sqlx::Error> {
+    sqlx::query_as!(
+        NextFreeDue,
+        r#"SELECT id, slot_minutes, buffer_minutes, min_notice_minutes, booking_horizon_days, next_free_checked_at
+           FROM doctors
+           WHERE is_verified AND is_available AND account_listed AND deleted_at IS NULL
+             AND (next_free_checked_at IS NULL
+                  OR next_free_checked_at < $1::timestamptz - interval '10 minutes'
+                  OR next_free_at < $1 + make_interval(mins => min_notice_minutes)
+                  OR (next_free_at IS NULL AND next_free_checked_at < $1 - interval '60 seconds'))
+           ORDER BY next_free_checked_at NULLS FIRST, id
+           LIMIT $2"#,
+        now,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Stores the doctors' next free times (None: none) as worked out at
+/// `checked_at`, except where the row was marked stale since it was read
+/// (`seen`): that one is due again. How many were stored.
+pub async fn store_next_free(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    next_free: &[Option<DateTime<Utc>>],
+    seen: &[Option<DateTime<Utc>>],
+    checked_at: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"UPDATE doctors d SET next_free_at = n.next_free_at, next_free_checked_at = $4
+           FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS n(id, next_free_at, seen)
+           WHERE d.id = n.id AND d.next_free_checked_at IS NOT DISTINCT FROM n.seen"#,
+        ids,
+        next_free as &[Option<DateTime<Utc>>],
+        seen as &[Option<DateTime<Utc>>],
+        checked_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// How many reviews the doctor has (kept with the rating, see `room::insert_review`).
 pub async fn review_count(conn: &mut PgConnection, doctor_id: Uuid) -> Result<i32, sqlx::Error> {
     sqlx::query_scalar!("SELECT review_count FROM doctors WHERE id = $1", doctor_id).fetch_one(conn).await

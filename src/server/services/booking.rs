@@ -508,7 +508,9 @@ pub async fn send_reminders(state: &AppState) -> Result<usize, sqlx::Error> {
 }
 
 /// The booking jobs, every `every`: releasing expired holds and sending reminders.
+/// Also starts the availability job (doctors' next free times), on its own period.
 pub fn spawn_jobs(state: AppState, every: std::time::Duration) {
+    crate::server::services::doctors::spawn_next_free_job(state.pool.clone());
     tokio::spawn(async move {
         // The first run one period after start-up, not during it.
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

@@ -23,7 +23,8 @@ use crate::server::state::AppState;
 pub const DISCOVERY_DAYS: i64 = 14;
 /// Search results per page.
 pub const PAGE_SIZE: usize = 10;
-/// Candidates a search considers at most before ranking by availability.
+/// Candidates a search for a date considers at most (the engine works out
+/// each one's times that day).
 const SEARCH_CANDIDATES: i64 = 2000;
 
 /// The doctor's own profile, if they have completed one.
@@ -508,8 +509,10 @@ fn nonempty(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
-/// Finds bookable doctors. The database applies the profile filters; the
-/// slot engine then works out who is free when, in the viewer's timezone.
+/// Finds bookable doctors. The database applies the profile filters, and
+/// orders and pages by the next free times the availability job keeps (or
+/// by rating, fee, name); the slot engine then works out the shown doctors'
+/// live times. Only a search for a date runs the engine for every candidate.
 pub async fn search(state: &AppState, req: &SearchRequest, viewer: Tz) -> Result<SearchResults, AppError> {
     let mut errors = FieldErrors::new();
     let mut fail = |field: &str, message: &str| errors.entry(field.to_owned()).or_default().push(message.into());
@@ -573,43 +576,43 @@ pub async fn search(state: &AppState, req: &SearchRequest, viewer: Tz) -> Result
         today: now.date_naive(),
         doctor_id: None,
     };
-    // The window of time that counts: a chosen date (the viewer's day), or the next days.
-    let (from, to) = match on_date {
-        Some(d) => {
-            let start = local_instant(d, NaiveTime::MIN, viewer).unwrap_or(now);
-            let end = local_instant(d.succ_opt().unwrap_or(d), NaiveTime::MIN, viewer).unwrap_or(now);
-            (start.max(now), end)
-        }
-        None => (now, now + Duration::days(if req.available == "week" { 7 } else { DISCOVERY_DAYS })),
-    };
-
     let mut tx = db::begin(&state.pool, None).await?;
-    let listed = doctors::listed(&mut tx, &filter, SEARCH_CANDIDATES).await?;
-    let ids: Vec<Uuid> = listed.iter().map(|d| d.id).collect();
-    let windows = doctors::windows(&mut tx, &ids).await?;
-    let time_off = doctors::time_off(&mut tx, &ids, from).await?;
-    let busy = doctors::busy(&mut tx, &ids, from, to).await?;
-    tx.commit().await?;
-
-    let by_doctor = |id: Uuid| {
-        (
-            windows.iter().filter(|w| w.doctor_id == id).cloned().collect::<Vec<_>>(),
-            time_off.iter().filter(|t| t.doctor_id == id).cloned().collect::<Vec<_>>(),
-            busy.iter().filter(|b| b.doctor_id == id).cloned().collect::<Vec<_>>(),
-        )
+    let Some(on_date) = on_date else {
+        // Any time, or this week: the database orders and pages, by the next
+        // free times the availability job keeps; the engine works out the
+        // live times of the page's doctors only.
+        let order = match req.sort.as_str() {
+            "rating" => doctors::SearchOrder::Rating,
+            "fee_low" => doctors::SearchOrder::FeeLow,
+            "fee_high" => doctors::SearchOrder::FeeHigh,
+            _ if name.is_some() => doctors::SearchOrder::Name,
+            _ => doctors::SearchOrder::Soonest,
+        };
+        let week = req.available == "week";
+        let to = now + Duration::days(if week { 7 } else { DISCOVERY_DAYS });
+        let free_before = week.then_some(to);
+        let total = doctors::listed_count(&mut tx, &filter, free_before).await?.max(0) as usize;
+        let pages = total.div_ceil(PAGE_SIZE).max(1) as u32;
+        let page = req.page.clamp(1, pages);
+        let offset = (page as usize - 1) * PAGE_SIZE;
+        let listed =
+            doctors::listed_page(&mut tx, &filter, order, free_before, PAGE_SIZE as i64, offset as i64).await?;
+        let mut found = with_next_slots(&mut tx, listed, now, now, to).await?;
+        tx.commit().await?;
+        if week {
+            // A time that went in the last seconds: its doctor has none this week any more.
+            found.retain(|f| !f.next_slots.is_empty());
+        }
+        return Ok(SearchResults { found, total, page, pages });
     };
-    let mut found: Vec<Found> = listed
-        .into_iter()
-        .map(|doctor| {
-            let (w, t, b) = by_doctor(doctor.id);
-            let rules = rules_of(doctor.slot_minutes, doctor.buffer_minutes, doctor.min_notice_minutes);
-            let horizon = now + Duration::days(doctor.booking_horizon_days as i64);
-            let mut next = slots_for(&rules, &w, &t, &b, now, from, to.min(horizon));
-            next.truncate(3);
-            Found { doctor, next_slots: next }
-        })
-        .filter(|f| (req.available.is_empty()) || !f.next_slots.is_empty())
-        .collect();
+
+    // On a date: who has a time that day takes the engine, for every candidate.
+    let start = local_instant(on_date, NaiveTime::MIN, viewer).unwrap_or(now);
+    let end = local_instant(on_date.succ_opt().unwrap_or(on_date), NaiveTime::MIN, viewer).unwrap_or(now);
+    let listed = doctors::listed(&mut tx, &filter, SEARCH_CANDIDATES).await?;
+    let mut found = with_next_slots(&mut tx, listed, now, start.max(now), end).await?;
+    tx.commit().await?;
+    found.retain(|f| !f.next_slots.is_empty());
     match req.sort.as_str() {
         "rating" => found.sort_by_key(|f| std::cmp::Reverse(f.doctor.rating)),
         "fee_low" => found.sort_by_key(|f| f.doctor.consultation_fee),
@@ -622,6 +625,118 @@ pub async fn search(state: &AppState, req: &SearchRequest, viewer: Tz) -> Result
     let page = req.page.clamp(1, pages);
     let found = found.into_iter().skip((page as usize - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
     Ok(SearchResults { found, total, page, pages })
+}
+
+/// The doctors with their next (at most three) bookable times in [from, to),
+/// within each one's booking horizon, in the order given.
+async fn with_next_slots(
+    conn: &mut sqlx::PgConnection,
+    listed: Vec<doctors::ListedDoctor>,
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Found>, AppError> {
+    if listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = listed.iter().map(|d| d.id).collect();
+    let windows = doctors::windows(conn, &ids).await?;
+    let time_off = doctors::time_off(conn, &ids, from).await?;
+    let busy = doctors::busy(conn, &ids, from, to).await?;
+    Ok(listed
+        .into_iter()
+        .map(|doctor| {
+            let rules = rules_of(doctor.slot_minutes, doctor.buffer_minutes, doctor.min_notice_minutes);
+            let horizon = now + Duration::days(doctor.booking_horizon_days as i64);
+            let (w, t, b) = rows_of(doctor.id, &windows, &time_off, &busy);
+            let mut next = slots_for(&rules, &w, &t, &b, now, from, to.min(horizon));
+            next.truncate(3);
+            Found { doctor, next_slots: next }
+        })
+        .collect())
+}
+
+/// One doctor's rows out of rows loaded for several.
+fn rows_of(
+    id: Uuid,
+    windows: &[doctors::WindowRow],
+    time_off: &[doctors::TimeOffRow],
+    busy: &[doctors::BusyRow],
+) -> (Vec<doctors::WindowRow>, Vec<doctors::TimeOffRow>, Vec<doctors::BusyRow>) {
+    (
+        windows.iter().filter(|w| w.doctor_id == id).cloned().collect(),
+        time_off.iter().filter(|t| t.doctor_id == id).cloned().collect(),
+        busy.iter().filter(|b| b.doctor_id == id).cloned().collect(),
+    )
+}
+
+// --- the availability index ---------------------------------------------------------
+
+/// Doctors whose next free time one pass of the job works out at a time.
+const NEXT_FREE_BATCH: i64 = 500;
+/// How often the job looks for doctors whose next free time is due.
+pub const NEXT_FREE_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Works out, with the slot engine, the next free time (within
+/// DISCOVERY_DAYS and the doctor's horizon) of up to `limit` listed doctors
+/// whose stored one is due (see `db::doctors::next_free_due`), and stores
+/// them. How many were due. For the job (a system transaction) and for
+/// `telehealth scale` (the owner's connection).
+pub async fn refresh_next_free_batch(conn: &mut sqlx::PgConnection, limit: i64) -> Result<usize, sqlx::Error> {
+    let now = Utc::now();
+    let due = doctors::next_free_due(conn, now, limit).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = due.iter().map(|d| d.id).collect();
+    let to = now + Duration::days(DISCOVERY_DAYS);
+    let windows = doctors::windows(conn, &ids).await?;
+    let time_off = doctors::time_off(conn, &ids, now).await?;
+    let busy = doctors::busy(conn, &ids, now, to).await?;
+    let next_free: Vec<Option<DateTime<Utc>>> = due
+        .iter()
+        .map(|d| {
+            let rules = rules_of(d.slot_minutes, d.buffer_minutes, d.min_notice_minutes);
+            let horizon = now + Duration::days(d.booking_horizon_days as i64);
+            let (w, t, b) = rows_of(d.id, &windows, &time_off, &busy);
+            slots_for(&rules, &w, &t, &b, now, now, to.min(horizon)).first().map(|s| s.start)
+        })
+        .collect();
+    let seen: Vec<Option<DateTime<Utc>>> = due.iter().map(|d| d.next_free_checked_at).collect();
+    doctors::store_next_free(conn, &ids, &next_free, &seen, now).await?;
+    Ok(due.len())
+}
+
+/// The availability job: every due doctor's next free time, a batch per
+/// system transaction. How many were worked out.
+pub async fn refresh_next_free(pool: &sqlx::PgPool) -> Result<usize, AppError> {
+    let mut done = 0;
+    // Bounded: a doctor marked stale again while being worked out stays due.
+    for _ in 0..100 {
+        let mut tx = db::begin_system(pool).await?;
+        let n = refresh_next_free_batch(&mut tx, NEXT_FREE_BATCH).await?;
+        tx.commit().await?;
+        done += n;
+        if (n as i64) < NEXT_FREE_BATCH {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Runs the availability job at start-up and then every NEXT_FREE_EVERY.
+pub fn spawn_next_free_job(pool: sqlx::PgPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(NEXT_FREE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match refresh_next_free(&pool).await {
+                Ok(n) => tracing::debug!(doctors = n, "next free times worked out"),
+                Err(e) => tracing::warn!(error = %e, "working out next free times failed"),
+            }
+        }
+    });
 }
 
 /// How many reviews a doctor's page shows (the latest).
