@@ -51,7 +51,10 @@ const STATIC_ASSETS = [
   '/icons/apple-touch-icon.png',
 ];
 /* The /pkg/ bundle has content hashes in its file names (cargo-leptos
- * hash-files), so it is cached as pages request it, under its hashed URL. */
+ * hash-files), so it is cached as pages request it, under its hashed URL.
+ * That includes the split build's chunk loader (__wasm_split.*.js) and the
+ * WebAssembly chunks (split_*.wasm, chunk_*.wasm) each page fetches when it
+ * is first shown: once fetched, a page's code comes from the cache. */
 
 /* Paths the worker must never handle or cache (prefix match). */
 const NEVER_HANDLE = ['/api/', '/healthz', '/readyz', '/metrics', '/ws'];

@@ -3,27 +3,11 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 use crate::components::layout::Layout;
-use crate::pages::account::{
-    data::DataPage, mfa::MfaPage, password::ChangePasswordPage, profile::ProfilePage, sessions::SessionsPage,
-};
-use crate::pages::admin::{
-    audit::AdminAuditPage, consultations::AdminConsultationsPage, dashboard::AdminDashboardPage,
-    doctors::AdminDoctorsPage, payments::AdminPaymentsPage, users::AdminUsersPage,
-};
-use crate::pages::consultations::{
-    agenda::AgendaPage, book::BookPage, mine::MyConsultationsPage, pay::PayPage, prescriptions::MyPrescriptionsPage,
-    reschedule::ReschedulePage, room::RoomPage,
-};
-use crate::pages::doctors::{profile::DoctorPage, search::DoctorSearchPage};
-use crate::pages::practice::{availability::AvailabilityPage, profile::PracticeProfilePage};
-use crate::pages::public::forgot_password::{ForgotPasswordPage, ResetPasswordPage};
-use crate::pages::public::{
-    about::AboutPage, dev_mailbox::DevMailboxPage, home::HomePage, not_found::NotFound, sign_in::SignInPage,
-    sign_up::SignUpPage, verify_email::VerifyEmailPage,
-};
+use crate::pages::public::not_found::NotFound;
+use crate::routes::*;
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,41 +46,42 @@ pub fn App() -> impl IntoView {
         }/>
         <Router>
             <Layout>
+                // Every page is its own lazily loaded chunk (src/routes.rs).
                 // Every page is rendered whole before it is sent (SsrMode::Async):
                 // statuses from guards reach the browser, and no page depends on
                 // out-of-order streaming, which once left a response unfinished
                 // under the parallel test suite.
                 <Routes fallback=NotFound>
-                    <Route path=path!("") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/about") view=AboutPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
-                    <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async/>
-                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/profile") view=ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/mfa") view=MfaPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/data") view=DataPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=AdminDashboardPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/consultations") view=AdminConsultationsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/payments") view=AdminPaymentsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/doctors") view=AdminDoctorsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/doctor/profile") view=PracticeProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/doctor/availability") view=AvailabilityPage ssr=SsrMode::Async/>
-                    <Route path=path!("/doctors") view=DoctorSearchPage ssr=SsrMode::Async/>
-                    <Route path=path!("/doctors/:id") view=DoctorPage ssr=SsrMode::Async/>
-                    <Route path=path!("/book") view=BookPage ssr=SsrMode::Async/>
-                    <Route path=path!("/consultations") view=MyConsultationsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/consultations/:id/pay") view=PayPage ssr=SsrMode::Async/>
-                    <Route path=path!("/consultations/:id/move") view=ReschedulePage ssr=SsrMode::Async/>
-                    <Route path=path!("/consultations/:id/room") view=RoomPage ssr=SsrMode::Async/>
-                    <Route path=path!("/prescriptions") view=MyPrescriptionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/doctor/schedule") view=AgendaPage ssr=SsrMode::Async/>
-                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/about") view={Lazy::<AboutRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-up") view={Lazy::<SignUpRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/dev/mailbox") view={Lazy::<DevMailboxRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/password") view={Lazy::<ChangePasswordRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/profile") view={Lazy::<ProfileRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/mfa") view={Lazy::<MfaRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/data") view={Lazy::<DataRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view={Lazy::<AdminDashboardRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/consultations") view={Lazy::<AdminConsultationsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/payments") view={Lazy::<AdminPaymentsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view={Lazy::<AdminAuditRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/doctors") view={Lazy::<AdminDoctorsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/doctor/profile") view={Lazy::<PracticeProfileRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/doctor/availability") view={Lazy::<AvailabilityRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/doctors") view={Lazy::<DoctorSearchRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/doctors/:id") view={Lazy::<DoctorRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/book") view={Lazy::<BookRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations") view={Lazy::<MyConsultationsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations/:id/pay") view={Lazy::<PayRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations/:id/move") view={Lazy::<RescheduleRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/consultations/:id/room") view={Lazy::<RoomRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/prescriptions") view={Lazy::<MyPrescriptionsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/doctor/schedule") view={Lazy::<AgendaRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>
