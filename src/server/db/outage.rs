@@ -38,6 +38,17 @@ struct Breaker {
     last_probe_ms: AtomicU64,
 }
 
+/// Clears a flag when dropped, so a request cancelled halfway (the client
+/// gone, the request's timeout) never leaves a check or a probe marked as
+/// running for good.
+struct Clears<'a>(&'a AtomicBool);
+
+impl Drop for Clears<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 static BREAKERS: LazyLock<Mutex<HashMap<String, Arc<Breaker>>>> = LazyLock::new(Default::default);
 
@@ -91,8 +102,9 @@ pub async fn guard<T>(pool: &PgPool, connect: impl Future<Output = Result<T, sql
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 }
+                let checking = Clears(&breaker.checking);
                 let reachable = reachable(pool).await;
-                breaker.checking.store(false, Ordering::Release);
+                drop(checking);
                 if !reachable {
                     return;
                 }
@@ -124,9 +136,9 @@ pub async fn guard<T>(pool: &PgPool, connect: impl Future<Output = Result<T, sql
         return Err(sqlx::Error::PoolTimedOut);
     }
     breaker.last_probe_ms.store(now, Ordering::Release);
+    let _probing = Clears(&breaker.probing);
     // Still down: the probe's own request fails as fast as the others.
     if !reachable(pool).await {
-        breaker.probing.store(false, Ordering::Release);
         return Err(sqlx::Error::PoolTimedOut);
     }
     let result = match tokio::time::timeout(PROBE_TIMEOUT, connect).await {
@@ -139,7 +151,6 @@ pub async fn guard<T>(pool: &PgPool, connect: impl Future<Output = Result<T, sql
         breaker.open.store(false, Ordering::Release);
         tracing::info!("database reachable again");
     }
-    breaker.probing.store(false, Ordering::Release);
     result
 }
 
@@ -220,5 +231,23 @@ mod tests {
         for code in ["57014", "23505", "22021", "40001", "42501"] {
             assert!(!is_unavailable_sqlstate(code), "{code}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_probe_given_up_halfway_does_not_keep_the_breaker_shut() {
+        // A server that takes connections and never answers: checks hang until their timeout.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy(&format!("postgres://nobody@127.0.0.1:{port}/none"))
+            .unwrap();
+        let _ = guard(&pool, pool.acquire()).await;
+        assert!(is_open(&pool));
+        tokio::time::sleep(PROBE_EVERY).await;
+        // The probing request is cancelled (its client left) while it checks the server.
+        let cancelled = tokio::time::timeout(Duration::from_micros(1), guard(&pool, pool.acquire())).await;
+        assert!(cancelled.is_err(), "the probe was still checking when it was given up");
+        assert!(!breaker_for(&pool).probing.load(Ordering::Acquire), "the next request may probe");
     }
 }
