@@ -180,7 +180,7 @@ def main():
     fixtures = tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False)
     fixtures.write("\n".join(bookings) + "\n")
     fixtures.close()
-    print(f"{len(doctors)} doctors, {len(bookings)} free times prepared")
+    print(f"{len(bookings)} free times prepared")
 
     threads = min(2, args.clients)
     # Warm up (connections, caches, plans), then give the planner statistics
