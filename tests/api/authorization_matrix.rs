@@ -302,14 +302,6 @@ async fn notes_version(app: &TestApp, id: Uuid) -> i32 {
         .unwrap()
 }
 
-async fn status_of(app: &TestApp, id: Uuid) -> String {
-    sqlx::query_scalar("SELECT status::text FROM consultations WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 async fn build_world(app: &TestApp) -> World {
     let patient_a = patient(app, "ana@example.com", ("Ana", "Silva")).await;
     let patient_b = patient(app, "ben@example.com", ("Ben", "Okoro")).await;
@@ -863,7 +855,7 @@ async fn every_server_function_and_route_answers_each_caller_as_the_matrix_says(
         (world.done, "completed", "the completed visit stayed completed"),
     ];
     for (id, expected, what) in statuses {
-        let status = status_of(&app, id).await;
+        let status = consultation_status(&app, id).await;
         if status != expected {
             mismatches.push(format!("after the table: {what}: status {status}, expected {expected}"));
         }

@@ -344,11 +344,6 @@ async fn payment(app: &TestApp, consultation_id: Uuid) -> PaymentRow {
     }
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
-    // Table names come from the tests, never from input.
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&app.pool).await.unwrap()
-}
-
 /// Who did `action`, on what, with which details: every such row, oldest first.
 async fn audit_rows(app: &TestApp, action: &str) -> Vec<(Option<Uuid>, Option<Uuid>, Value)> {
     sqlx::query_as("SELECT user_id, resource_id, details FROM audit_logs WHERE action = $1 ORDER BY created_at")
@@ -546,8 +541,8 @@ async fn two_hundred_patients_racing_for_one_time_leave_exactly_one_booking_and_
     let id: Uuid = winners[0].as_str().unwrap().parse().unwrap();
     let c = consultation(&app, id).await;
     assert_eq!((c.status.as_str(), c.scheduled_at), ("pending_payment", start));
-    assert_eq!(count(&app, "consultations").await, 1);
-    assert_eq!(count(&app, "payments").await, 1);
+    assert_eq!(count_rows(&app, "consultations").await, 1);
+    assert_eq!(count_rows(&app, "payments").await, 1);
     assert_eq!(payment(&app, id).await.status, "pending");
     assert_eq!(audit_count(&app, "consultation.booked").await, 1);
 }
@@ -565,13 +560,13 @@ async fn the_same_booking_sent_again_with_its_key_books_once_and_answers_the_sam
     let (status, again) = book_with_key(&app, &ana, hart.id, start, key).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again, first);
-    assert_eq!(count(&app, "consultations").await, 1);
-    assert_eq!(count(&app, "payments").await, 1);
+    assert_eq!(count_rows(&app, "consultations").await, 1);
+    assert_eq!(count_rows(&app, "payments").await, 1);
     assert_eq!(audit_count(&app, "consultation.booked").await, 1);
     // A new form (a new key) for the time she already holds is refused.
     let (status, body) = book(&app, &ana, hart.id, start).await;
     conflict(status, &body);
-    assert_eq!(count(&app, "consultations").await, 1);
+    assert_eq!(count_rows(&app, "consultations").await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -604,8 +599,8 @@ async fn the_same_booking_sent_several_times_at_once_books_once_and_answers_the_
     for h in handles {
         answers.push(h.await.unwrap());
     }
-    assert_eq!(count(&app, "consultations").await, 1, "booked once");
-    assert_eq!(count(&app, "payments").await, 1);
+    assert_eq!(count_rows(&app, "consultations").await, 1, "booked once");
+    assert_eq!(count_rows(&app, "payments").await, 1);
     assert_eq!(audit_count(&app, "consultation.booked").await, 1);
     let id: Uuid = sqlx::query_scalar("SELECT id FROM consultations").fetch_one(&app.pool).await.unwrap();
     let expected = (200, format!("\"{id}\""));
@@ -628,13 +623,13 @@ async fn a_patient_cannot_hold_two_consultations_at_the_same_time_even_with_two_
     assert_eq!(pay(&app, &ana, first, SUCCESS_CARD).await.0, 200);
     let (status, body) = book(&app, &ana, lee.id, start).await;
     conflict(status, &body);
-    assert_eq!(count(&app, "consultations").await, 1);
-    assert_eq!(count(&app, "payments").await, 1);
+    assert_eq!(count_rows(&app, "consultations").await, 1);
+    assert_eq!(count_rows(&app, "payments").await, 1);
     assert!(public_times(&app, lee.id).await.contains(&rfc(start)), "Dr Lee's time stays free");
 
     // Right after it is fine: the ranges are half-open.
     booked(&app, &ana, lee.id, start + Duration::minutes(30)).await;
-    assert_eq!(count(&app, "consultations").await, 2);
+    assert_eq!(count_rows(&app, "consultations").await, 2);
 }
 
 #[tokio::test]
@@ -727,8 +722,8 @@ async fn bad_booking_requests_are_refused_by_field_or_as_a_conflict_and_write_no
     .await;
     assert_eq!(status, 401, "{body}");
 
-    assert_eq!(count(&app, "consultations").await, 0);
-    assert_eq!(count(&app, "payments").await, 0);
+    assert_eq!(count_rows(&app, "consultations").await, 0);
+    assert_eq!(count_rows(&app, "payments").await, 0);
     assert_eq!(audit_count(&app, "consultation.booked").await, 0);
     // The good request goes through.
     let (status, body) = post_booking(hart.id, good, "video", symptoms()).await;
@@ -1356,7 +1351,7 @@ async fn the_doctors_agenda_shows_each_patient_and_their_symptoms_in_the_doctors
     let (status, body) = book(&app, &rao.client, rao.id, slot_in(6)).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(audit_count(&app, "consultation.agenda_viewed").await, 2, "refused reads are not audited as reads");
-    assert_eq!(count(&app, "consultations").await, 2);
+    assert_eq!(count_rows(&app, "consultations").await, 2);
 }
 
 // =====================================================================================

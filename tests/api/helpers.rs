@@ -219,6 +219,28 @@ pub async fn insert_user(pool: &PgPool, role: &str) -> Uuid {
     id
 }
 
+/// A user of this role whose email address is confirmed (as by the link).
+pub async fn insert_confirmed_user(pool: &PgPool, role: &str) -> Uuid {
+    let id = insert_user(pool, role).await;
+    sqlx::query("UPDATE users SET is_email_verified = true WHERE id = $1").bind(id).execute(pool).await.unwrap();
+    id
+}
+
+/// The consultation's status as stored.
+pub async fn consultation_status(app: &TestApp, id: Uuid) -> String {
+    sqlx::query_scalar("SELECT status::text FROM consultations WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// How many rows the table holds (as its owner sees it).
+pub async fn count_rows(app: &TestApp, table: &str) -> i64 {
+    // Table names come from the tests, never from input.
+    sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&app.pool).await.unwrap()
+}
+
 /// A verified, available doctor; returns the doctors.id.
 pub async fn insert_doctor(pool: &PgPool) -> Uuid {
     let user_id = insert_user(pool, "doctor").await;

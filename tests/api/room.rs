@@ -175,7 +175,7 @@ async fn booked_and_paid_as(
     ]);
     let (status, paid) = post_answer(app, &patient.client, "/api/pay_consultation", &body).await;
     assert_eq!(status, 200, "{paid}");
-    assert_eq!(status_of(app, id).await, "scheduled");
+    assert_eq!(consultation_status(app, id).await, "scheduled");
     id
 }
 
@@ -259,19 +259,6 @@ fn conflict(status: u16, body: &Value) -> String {
 }
 
 // --- the database ----------------------------------------------------------------
-
-async fn status_of(app: &TestApp, id: Uuid) -> String {
-    sqlx::query_scalar("SELECT status::text FROM consultations WHERE id = $1")
-        .bind(id)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
-async fn count(app: &TestApp, table: &str) -> i64 {
-    // Table names come from the tests, never from input.
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&app.pool).await.unwrap()
-}
 
 async fn total_consultations(app: &TestApp, doctor: Uuid) -> i32 {
     sqlx::query_scalar("SELECT total_consultations FROM doctors WHERE id = $1")
@@ -447,11 +434,11 @@ async fn the_database_allows_exactly_the_lifecycle_transitions_of_the_domain() {
                     if from != to {
                         changed += 1;
                     }
-                    assert_eq!(status_of(&app, id).await, to.as_str());
+                    assert_eq!(consultation_status(&app, id).await, to.as_str());
                 }
                 Err(e) => {
                     assert_eq!(constraint_of(e), "consultations_lifecycle", "{from} -> {to}: {e}");
-                    assert_eq!(status_of(&app, id).await, from.as_str(), "a refused change changed nothing");
+                    assert_eq!(consultation_status(&app, id).await, from.as_str(), "a refused change changed nothing");
                 }
             }
             if update.is_ok() != allowed {
@@ -583,7 +570,7 @@ async fn the_doctor_starts_the_visit_only_when_the_room_is_open() {
     assert!(message.contains("too early"), "{message}");
     assert_eq!(room_ok(&app, &hart.person, id).await["can_start"], false);
     assert_eq!(refused_with(&app.address, &ana, id).await, 409);
-    assert_eq!(status_of(&app, id).await, "scheduled");
+    assert_eq!(consultation_status(&app, id).await, "scheduled");
 
     // Five minutes ahead: the room is open.
     move_consultation(&app, id, 5).await;
@@ -595,7 +582,7 @@ async fn the_doctor_starts_the_visit_only_when_the_room_is_open() {
     // The patient cannot start it.
     let (status, body) = start_visit(&app, &ana, id).await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(status_of(&app, id).await, "scheduled");
+    assert_eq!(consultation_status(&app, id).await, "scheduled");
 
     // The doctor can.
     let before = Utc::now() - Duration::seconds(5);
@@ -745,14 +732,14 @@ async fn completing_locks_the_record_and_corrections_are_addenda() {
     let (status, body) = post_answer(&app, &hart.person.client, "/api/add_addendum", &addendum("   ")).await;
     assert_eq!(status, 422, "{body}");
     field_messages(&body, "body");
-    assert_eq!(count(&app, "consultation_addenda").await, 0);
+    assert_eq!(count_rows(&app, "consultation_addenda").await, 0);
     // The patient adds none.
     let (status, body) = post_answer(&app, &ana.client, "/api/add_addendum", &addendum("My own addendum")).await;
     assert_eq!(status, 403, "{body}");
     let text = "Correction: the ECG was done on the 3rd, not the 2nd.";
     let (status, body) = post_answer(&app, &hart.person.client, "/api/add_addendum", &addendum(text)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(count(&app, "consultation_addenda").await, 1);
+    assert_eq!(count_rows(&app, "consultation_addenda").await, 1);
     assert_eq!(audit_count(&app, "consultation.addendum_added").await, 1);
 
     // The patient sees the diagnosis and the addendum, never the notes.
@@ -845,7 +832,7 @@ async fn prescriptions_are_validated_versioned_and_downloadable() {
     let (status, body) = post_json(&app, &hart.person, "/api/issue_prescription", &req).await;
     assert_eq!(status, 422, "{body}");
     field_messages(&body, "medications");
-    assert_eq!(count(&app, "prescriptions").await, 0);
+    assert_eq!(count_rows(&app, "prescriptions").await, 0);
     assert_eq!(audit_count(&app, "prescription.issued").await, 0);
 
     // A valid one.
@@ -879,7 +866,7 @@ async fn prescriptions_are_validated_versioned_and_downloadable() {
     let req = prescription_request(id, vec![corrected], &follow_up, Some(v1));
     let (status, body) = post_json(&app, &hart.person, "/api/issue_prescription", &req).await;
     conflict(status, &body);
-    assert_eq!(count(&app, "prescriptions").await, 2);
+    assert_eq!(count_rows(&app, "prescriptions").await, 2);
     assert_eq!(audit_count(&app, "prescription.issued").await, 2);
 
     // The patient's list: the current version, and the history.
@@ -948,7 +935,7 @@ async fn a_review_is_allowed_once_after_completion_and_the_rating_is_exact() {
     started(&app, &hart, id).await;
     let (status, body) = review(&app, &ana, id, "5", "").await;
     conflict(status, &body);
-    assert_eq!(count(&app, "reviews").await, 0);
+    assert_eq!(count_rows(&app, "reviews").await, 0);
 
     let (status, body) = complete_visit(&app, &hart.person, id, "", "Benign palpitations", 0).await;
     assert_eq!(status, 200, "{body}");
@@ -990,7 +977,7 @@ async fn a_review_is_allowed_once_after_completion_and_the_rating_is_exact() {
             .await
             .unwrap();
     assert_eq!((rating.as_deref(), review_count, rating_total), (Some("4.33"), 3, 13));
-    assert_eq!(count(&app, "reviews").await, 3);
+    assert_eq!(count_rows(&app, "reviews").await, 3);
     assert_eq!(audit_count(&app, "consultation.reviewed").await, 3);
 }
 
@@ -1017,7 +1004,7 @@ async fn chat_goes_through_two_server_instances_and_is_kept() {
     send_event(&mut patient_ws, chat(Uuid::new_v4(), "Hello, is anyone there?")).await;
     let (refused, _) = wait_for(&mut patient_ws, "a refusal before the start", is("refused")).await;
     assert!(refused["message"].as_str().unwrap().contains("under way"), "{refused}");
-    assert_eq!(count(&app, "chat_messages").await, 0);
+    assert_eq!(count_rows(&app, "chat_messages").await, 0);
 
     // The doctor joins on instance B: each sees the other arrive.
     let mut doctor_ws = connect(&second, &hart.person, id).await.expect("the doctor enters on B");
@@ -1069,14 +1056,14 @@ async fn chat_goes_through_two_server_instances_and_is_kept() {
     send_event(&mut patient_ws, chat(client_id, text)).await;
     let (again, _) = wait_for(&mut doctor_ws, "the resent message", is("chat")).await;
     assert_eq!(again["message"]["id"], message_id.as_str(), "the same stored message: {again}");
-    assert_eq!(count(&app, "chat_messages").await, 1);
+    assert_eq!(count_rows(&app, "chat_messages").await, 1);
 
     // Too long: refused, not stored, not relayed.
     send_event(&mut patient_ws, chat(Uuid::new_v4(), &"x".repeat(2001))).await;
     let (refused, skipped) = wait_for(&mut patient_ws, "a refusal of a long message", is("refused")).await;
     assert!(refused["message"].as_str().unwrap().contains("2000"), "{refused}");
     assert!(skipped.iter().all(|e| e["type"] != "chat" || e["message"]["id"] == message_id.as_str()), "{skipped:?}");
-    assert_eq!(count(&app, "chat_messages").await, 1);
+    assert_eq!(count_rows(&app, "chat_messages").await, 1);
 
     // The doctor answers on B; the patient reads it on A.
     let answer = "Please keep a diary of when they happen.";
@@ -1090,7 +1077,7 @@ async fn chat_goes_through_two_server_instances_and_is_kept() {
         skipped.iter().all(|e| e["type"] != "chat" || e["message"]["id"] == message_id.as_str()),
         "the long message was never relayed: {skipped:?}"
     );
-    assert_eq!(count(&app, "chat_messages").await, 2);
+    assert_eq!(count_rows(&app, "chat_messages").await, 2);
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(DISTINCT details->>'message_id') FROM audit_logs WHERE action = 'chat.message_sent'",
     )
@@ -1183,7 +1170,7 @@ async fn before_the_doctor_starts_the_visit_signalling_and_typing_reach_nobody()
     let (relayed, _) = wait_for(&mut doctor_ws, "the patient's offer", is("signal")).await;
     assert_eq!(relayed["from"], patient_conn.as_str(), "{}", &relayed.to_string()[..200]);
     assert_eq!(relayed["data"]["sdp"], offer.as_str(), "the offer arrives whole");
-    assert!(count(&app, "room_relay").await >= 1, "the offer went through the relay table");
+    assert!(count_rows(&app, "room_relay").await >= 1, "the offer went through the relay table");
 }
 
 #[tokio::test]
@@ -1228,7 +1215,7 @@ async fn a_chat_consultation_has_no_call_and_its_signals_never_reach_the_other_s
     .await;
     assert_eq!(answer["message"]["body"], "Yes, go ahead.", "{answer}");
     assert!(skipped.iter().all(|e| e["type"] != "signal"), "a signal reached the patient: {skipped:?}");
-    assert_eq!(count(&app, "room_relay").await, 0, "nothing was parked either");
+    assert_eq!(count_rows(&app, "room_relay").await, 0, "nothing was parked either");
 }
 
 // =====================================================================================
@@ -1250,9 +1237,9 @@ async fn a_scheduled_visit_nobody_started_becomes_a_no_show_after_the_grace_peri
     let state = app_state(&app);
     let swept = telehealth::server::services::room::sweep_no_shows(&state).await.expect("the sweep runs");
     assert!(swept <= 1, "{swept}");
-    assert_eq!(status_of(&app, long_over).await, "no_show");
-    assert_eq!(status_of(&app, in_grace).await, "scheduled", "still within the grace period");
-    assert_eq!(status_of(&app, waiting).await, "scheduled");
+    assert_eq!(consultation_status(&app, long_over).await, "no_show");
+    assert_eq!(consultation_status(&app, in_grace).await, "scheduled", "still within the grace period");
+    assert_eq!(consultation_status(&app, waiting).await, "scheduled");
     let marked: Vec<(Option<Uuid>, Option<Uuid>, Value)> = sqlx::query_as(
         "SELECT user_id, resource_id, details FROM audit_logs WHERE action = 'consultation.no_show' ORDER BY created_at",
     )
@@ -1272,7 +1259,7 @@ async fn a_scheduled_visit_nobody_started_becomes_a_no_show_after_the_grace_peri
     let (status, body) = post_answer(&app, &hart.person.client, "/api/mark_no_show", &with_id(waiting)).await;
     let message = conflict(status, &body);
     assert!(message.contains("10 minutes"), "{message}");
-    assert_eq!(status_of(&app, waiting).await, "scheduled");
+    assert_eq!(consultation_status(&app, waiting).await, "scheduled");
     move_consultation(&app, waiting, -11).await;
     assert_eq!(room_ok(&app, &hart.person, waiting).await["can_mark_no_show"], true);
     // …and only the doctor.
@@ -1280,7 +1267,7 @@ async fn a_scheduled_visit_nobody_started_becomes_a_no_show_after_the_grace_peri
     assert_eq!(status, 403, "{body}");
     let (status, body) = post_answer(&app, &hart.person.client, "/api/mark_no_show", &with_id(waiting)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(status_of(&app, waiting).await, "no_show");
+    assert_eq!(consultation_status(&app, waiting).await, "no_show");
     let (status, body) = post_answer(&app, &hart.person.client, "/api/mark_no_show", &with_id(waiting)).await;
     conflict(status, &body);
     let by_doctor: Vec<(Option<Uuid>, Value)> = sqlx::query_as(

@@ -13,12 +13,7 @@ use uuid::Uuid;
 /// day around the clock (UTC) with `notice_minutes` of notice, or with no
 /// windows at all; rated `rating`.
 async fn listed(app: &TestApp, notice_minutes: i32, open: bool, rating: Option<&str>) -> Uuid {
-    let user_id = insert_user(&app.pool, "doctor").await;
-    sqlx::query("UPDATE users SET is_email_verified = true WHERE id = $1")
-        .bind(user_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    let user_id = insert_confirmed_user(&app.pool, "doctor").await;
     let id = approved_doctor(&app.pool, user_id).await;
     sqlx::query("UPDATE doctors SET min_notice_minutes = $2, rating = $3::numeric WHERE id = $1")
         .bind(id)

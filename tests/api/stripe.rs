@@ -217,12 +217,7 @@ fn good_expiry() -> String {
 
 /// An approved doctor (GBP, `fee`), bookable around the clock in UTC; returns doctors.id.
 async fn doctor(app: &TestApp, fee: &str) -> Uuid {
-    let user_id = insert_user(&app.pool, "doctor").await;
-    sqlx::query("UPDATE users SET is_email_verified = true WHERE id = $1")
-        .bind(user_id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    let user_id = insert_confirmed_user(&app.pool, "doctor").await;
     let id: Uuid = sqlx::query_scalar(
         "INSERT INTO doctors (user_id, license_number, specialization, consultation_fee, currency, is_verified,
                               verification_status, reviewed_at, license_expires_on, languages, consultation_types,

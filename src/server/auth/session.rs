@@ -138,7 +138,9 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     // Set-Cookie), and whatever needs a signed-in person answers 503, not 401.
     let (user, cookies, unchecked) = match authenticate(&state, req.headers(), &meta).await {
         Ok((user, cookies)) => (user, cookies, false),
-        Err(_) => (None, Vec::new(), true),
+        Err(AppError::Unavailable) => (None, Vec::new(), true),
+        // Any other failure was logged where it happened: anonymous, as before.
+        Err(_) => (None, Vec::new(), false),
     };
     if let Some(user) = user {
         req.extensions_mut().insert(user);

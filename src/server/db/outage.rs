@@ -170,15 +170,15 @@ async fn reachable(pool: &PgPool) -> bool {
     }
 }
 
-/// Whether requests to this pool's server are being refused at once.
-pub fn is_open(pool: &PgPool) -> bool {
-    breaker_for(pool).open.load(Ordering::Acquire)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use sqlx::postgres::PgPoolOptions;
+
+    /// Whether requests to this pool's server are being refused at once.
+    fn is_open(pool: &PgPool) -> bool {
+        breaker_for(pool).open.load(Ordering::Acquire)
+    }
 
     /// A pool for a port nobody listens on, that would wait 30 s for a connection.
     fn pool_of_a_stopped_server() -> PgPool {
